@@ -1,0 +1,627 @@
+#!/usr/bin/env python3
+"""Boot and tear down real-kernel Linux test guests under Debian's user-mode-linux.
+
+The `lab` molecule scenario runs its guests through this driver; it also works on its own:
+
+    lab.py up --state DIR [--guests g1,g2,g3]   build or reuse the base image, boot, wait for SSH
+    lab.py down --state DIR                     halt the guests, remove taps, bridge and state files
+    lab.py status [--state DIR]                 show the guests and whether SSH answers
+    lab.py build [--rebuild]                    only build (or find) the cached base image
+
+Why UML: the host kernel has no PF_KEY and no ESP (see LAB.md), so IPsec needs a kernel of its own.
+Everything stays on this machine: a bridge (10.77.0.1/24) with one tap per guest, no uplink.
+Guest N (1-based, in --guests order) gets 10.77.0.(10+N) on vec0 and 10.101.N.1/24 on dummy0.
+
+One read-only base image is cached in /var/cache/fleet-ipsec-lab/, keyed by a hash of everything
+that goes into it (package list, guest files, kernel module version, mirror, suite); each guest boots
+from its own copy-on-write file in the state directory. Per guest identity (name, addresses, the
+run's SSH public key) goes on the kernel command line, where a boot unit in the guest reads it:
+an ed25519 public key is short enough, and unlike hostfs it gives the guest no view of the host.
+
+One lab per machine: the bridge, the address range and the tap names are fixed. Runtime files
+(UML umid directories, SSH control sockets, the owning state directory) live in /run/fleet-ipsec-lab/.
+Stdlib only; needs root, linux.uml, uml_mconsole, debootstrap, mkfs.ext4, ip, ssh, ssh-keygen.
+"""
+
+import argparse
+import concurrent.futures
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+IMAGE_VERSION = 1  # bump when the build steps change in a way the hash below does not see
+CACHE_DIR = Path(os.environ.get("FLEET_IPSEC_LAB_CACHE", "/var/cache/fleet-ipsec-lab"))
+RUN_DIR = Path("/run/fleet-ipsec-lab")
+UML_DIR = RUN_DIR / "uml"  # UML's umid directories (pid file, mconsole socket)
+SSH_DIR = RUN_DIR / "ssh"  # SSH ControlMaster sockets (short paths: sun_path is 108 bytes)
+OWNER_FILE = RUN_DIR / "owner"  # the state directory of the lab that is up
+KERNEL = "/usr/bin/linux.uml"
+UML_MODULES = Path("/usr/lib/uml/modules")
+BRIDGE = "flipsec0"
+TAP_PREFIX = BRIDGE + "t"  # flipsec0t1, flipsec0t2, ...
+NET = "10.77.0"
+BRIDGE_ADDRESS = NET + ".1/24"
+MAX_GUESTS = 50
+IMAGE_SIZE = "1G"
+
+PACKAGES = [
+    "systemd-sysv", "udev", "kmod", "openssh-server", "python3", "iproute2", "tcpdump",
+    "strongswan", "strongswan-swanctl", "charon-systemd", "iputils-ping", "procps", "netbase",
+    "python3-apt",  # Ansible's apt module needs it, and the guests cannot download it
+]
+
+# Loaded at boot: PF_KEY, XFRM netlink, ESP/AH, tunnel mode, and the usual IKE/ESP algorithms.
+MODULES = [
+    "af_key", "xfrm_user", "xfrm_algo", "esp4", "esp6", "ah4", "ah6", "xfrm4_tunnel",
+    "xfrm6_tunnel", "tunnel4", "tunnel6", "authenc", "authencesn", "echainiv", "seqiv", "cbc",
+    "ctr", "gcm", "ghash-generic", "ccm", "hmac", "sha512_generic", "des_generic", "cmac", "xcbc",
+    "chacha20poly1305", "dummy",
+]
+
+# Slow or useless in a throwaway guest without devices (udev alone made boot wait ~17 s).
+MASKED_UNITS = [
+    "systemd-udevd.service", "systemd-udevd-control.socket", "systemd-udevd-kernel.socket",
+    "systemd-udev-trigger.service", "systemd-udev-settle.service", "systemd-hwdb-update.service",
+    "getty.target", "getty@.service", "serial-getty@.service", "console-getty.service",
+    "systemd-binfmt.service", "proc-sys-fs-binfmt_misc.automount",
+    "proc-sys-fs-binfmt_misc.mount", "apt-daily.timer", "apt-daily-upgrade.timer",
+    "e2scrub_all.timer", "e2scrub_reap.service", "fstrim.timer", "dpkg-db-backup.timer",
+    "systemd-tmpfiles-clean.timer", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
+    "sys-kernel-config.mount", "sys-fs-fuse-connections.mount", "dev-hugepages.mount",
+    "systemd-firstboot.service", "systemd-pstore.service", "systemd-logind.service",
+]
+
+GUEST_INIT = r"""#!/bin/sh
+# fleet.ipsec lab (molecule/lab/lab.py): identity and network from the kernel command line.
+set -eu
+name= ip= gw=none lan= key=
+for word in $(cat /proc/cmdline); do
+    case $word in
+        lab.name=*) name=${word#lab.name=} ;;
+        lab.ip=*) ip=${word#lab.ip=} ;;
+        lab.gw=*) gw=${word#lab.gw=} ;;
+        lab.lan=*) lan=${word#lab.lan=} ;;
+        lab.key=*) key=${word#lab.key=} ;;
+    esac
+done
+if [ -n "$name" ]; then
+    echo "$name" > /proc/sys/kernel/hostname
+    echo "$name" > /etc/hostname
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
+        "$name" > /etc/hosts
+fi
+ip link set lo up
+[ -z "$ip" ] || ip addr replace "$ip" dev vec0
+ip link set vec0 up
+[ "$gw" = none ] || ip route replace default via "$gw"
+if [ -n "$lan" ]; then
+    ip link show dummy0 >/dev/null 2>&1 || ip link add dummy0 type dummy
+    ip addr replace "$lan" dev dummy0
+    ip link set dummy0 up
+fi
+if [ -n "$key" ]; then
+    install -d -m 700 /root/.ssh
+    echo "ssh-ed25519 $key fleet-ipsec-lab" > /root/.ssh/authorized_keys
+    chmod 600 /root/.ssh/authorized_keys
+fi
+[ -s /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
+"""
+
+GUEST_FILES = {
+    "usr/local/sbin/fleet-lab-init": (0o755, GUEST_INIT),
+    "etc/systemd/system/fleet-lab-init.service": (0o644, """\
+[Unit]
+Description=fleet.ipsec lab: identity and network from the kernel command line
+DefaultDependencies=no
+After=local-fs.target systemd-modules-load.service
+Before=sysinit.target network-pre.target ssh.service strongswan.service shutdown.target
+Wants=network-pre.target
+Conflicts=shutdown.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/fleet-lab-init
+
+[Install]
+WantedBy=sysinit.target
+"""),
+    "etc/modules-load.d/fleet-lab.conf": (0o644, "\n".join(MODULES) + "\n"),
+    "etc/ssh/sshd_config.d/fleet-lab.conf": (0o644, """\
+HostKey /etc/ssh/ssh_host_ed25519_key
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+"""),
+    "etc/systemd/journald.conf.d/fleet-lab.conf": (0o644, "[Journal]\nStorage=volatile\n"),
+    # No root entry: the kernel mounts the root rw (`rw` on the command line), nothing waits on a device.
+    "etc/fstab": (0o644, "# fleet.ipsec lab: the kernel mounts the root file system rw\n"),
+    "etc/resolv.conf": (0o644, "# fleet.ipsec lab: no DNS, the guests have no uplink\n"),
+    "etc/hostname": (0o644, "lab\n"),
+}
+
+
+def log(msg):
+    print(f"lab: {msg}", file=sys.stderr, flush=True)
+
+
+class LabError(Exception):
+    pass
+
+
+def run(cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, text=True, **kw)
+
+
+def quiet(cmd):
+    """Run a command whose failure is expected during cleanup; return True on success."""
+    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+# ---------------------------------------------------------------- base image
+
+def kernel_version():
+    out = run([KERNEL, "--version"], capture_output=True).stdout.strip()
+    if not (UML_MODULES / out).is_dir():
+        raise LabError(f"{KERNEL} is {out!r} but {UML_MODULES / out} is missing")
+    return out
+
+
+def host_suite():
+    for line in Path("/etc/os-release").read_text().splitlines():
+        if line.startswith("VERSION_CODENAME="):
+            return line.split("=", 1)[1].strip('"')
+    raise LabError("no VERSION_CODENAME in /etc/os-release: pass --suite")
+
+
+def apt_mirror(suite):
+    """The first configured apt source for `suite` with component main (deb822 or one-line)."""
+    sources = Path("/etc/apt/sources.list.d")
+    files = sorted(sources.glob("*.sources")) + [Path("/etc/apt/sources.list")]
+    files += sorted(sources.glob("*.list"))
+    for f in files:
+        if not f.is_file():
+            continue
+        text = f.read_text()
+        if f.suffix == ".sources":
+            for para in re.split(r"\n\s*\n", text):
+                fields = {}
+                for line in para.splitlines():
+                    if line and not line.startswith(("#", " ", "\t")) and ":" in line:
+                        k, v = line.split(":", 1)
+                        fields[k.strip().lower()] = v.split()
+                if ("deb" in fields.get("types", []) and suite in fields.get("suites", [])
+                        and "main" in fields.get("components", []) and fields.get("uris")
+                        and fields.get("enabled", ["yes"]) != ["no"]):
+                    return fields["uris"][0]
+        else:
+            for line in text.splitlines():
+                words = re.sub(r"\[[^]]*\]", "", line.split("#", 1)[0]).split()
+                if len(words) >= 4 and words[0] == "deb" and words[2] == suite and "main" in words[3:]:
+                    return words[1]
+    raise LabError(f"no apt source for suite {suite!r} with component main: pass --mirror")
+
+
+def image_spec(suite, mirror):
+    return {
+        "version": IMAGE_VERSION, "suite": suite, "mirror": mirror, "packages": PACKAGES,
+        "masked": MASKED_UNITS, "files": GUEST_FILES, "kernel": kernel_version(),
+        "size": IMAGE_SIZE,
+    }
+
+
+def image_path(spec):
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    return CACHE_DIR / f"base-{digest}.img"
+
+
+def ensure_image(suite=None, mirror=None, rebuild=False):
+    """Return the cached base image for the current spec, building it first if needed."""
+    suite = suite or host_suite()
+    mirror = mirror or apt_mirror(suite)
+    spec = image_spec(suite, mirror)
+    image = image_path(spec)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_DIR / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two concurrent builds would only waste time
+        if image.exists() and not rebuild:
+            return image
+        started = time.monotonic()
+        log(f"building {image} ({suite} from {mirror}); takes a minute or two")
+        with tempfile.TemporaryDirectory(prefix="build-", dir=CACHE_DIR) as tmp:
+            build_image(spec, Path(tmp), image)
+        (image.with_suffix(".json")).write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
+        log(f"built {image} in {time.monotonic() - started:.0f} s")
+        return image
+
+
+def build_image(spec, tmp, image):
+    root = tmp / "root"
+    buildlog = CACHE_DIR / "build.log"
+    with open(buildlog, "w") as out:
+        try:
+            run(["debootstrap", "--variant=minbase", "--include=" + ",".join(spec["packages"]),
+                 spec["suite"], str(root), spec["mirror"]], stdout=out, stderr=subprocess.STDOUT,
+                env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        except subprocess.CalledProcessError:
+            raise LabError(f"debootstrap failed, see {buildlog}") from None
+    # Kernel modules of the UML kernel, with their index.
+    kver = spec["kernel"]
+    shutil.copytree(UML_MODULES / kver, root / "usr/lib/modules" / kver, symlinks=True)
+    run(["chroot", str(root), "depmod", "-a", kver])
+    # Guest files, masked units, the boot unit; no host keys (made at first boot, one set per guest).
+    for rel, (mode, text) in spec["files"].items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            path.unlink()
+        path.write_text(text)
+        path.chmod(mode)
+    units = root / "etc/systemd/system"
+    for unit in spec["masked"]:
+        (units / unit).unlink(missing_ok=True)
+        (units / unit).symlink_to("/dev/null")
+    wants = units / "sysinit.target.wants"
+    wants.mkdir(exist_ok=True)
+    (wants / "fleet-lab-init.service").symlink_to("/etc/systemd/system/fleet-lab-init.service")
+    for key in (root / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    for deb in (root / "var/cache/apt/archives").glob("*.deb"):
+        deb.unlink()
+    partial = image.with_suffix(".partial")
+    run(["mkfs.ext4", "-q", "-F", "-L", "fleetlab", "-E", "root_owner=0:0", "-d", str(root),
+         str(partial), spec["size"]])
+    partial.chmod(0o444)  # guests write only to their copy-on-write files
+    partial.rename(image)
+
+
+# ---------------------------------------------------------------- host side
+
+def guest_table(names):
+    if len(set(names)) != len(names) or not names or len(names) > MAX_GUESTS:
+        raise LabError(f"--guests needs 1 to {MAX_GUESTS} distinct names")
+    table = []
+    for i, name in enumerate(names, 1):
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", name):
+            raise LabError(f"guest name {name!r}: use lower-case letters, digits and '-'")
+        table.append({
+            "name": name, "index": i, "address": f"{NET}.{10 + i}",
+            "lan": f"10.101.{i}.0/24", "lan_address": f"10.101.{i}.1",
+            "tap": f"{TAP_PREFIX}{i}", "mac": f"02:77:00:00:00:{i:02x}", "umid": f"flipsec-{name}",
+        })
+    return table
+
+
+def links():
+    out = run(["ip", "-o", "link", "show"], capture_output=True).stdout
+    return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
+
+
+def network_up(guests):
+    out = run(["ip", "-o", "-4", "addr", "show"], capture_output=True).stdout
+    for line in out.splitlines():
+        words = line.split()
+        if words[3].startswith(NET + ".") and words[1] != BRIDGE:
+            raise LabError(f"{NET}.0/24 is already in use on {words[1]}")
+    run(["ip", "link", "add", BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0",
+         "nf_call_iptables", "0", "nf_call_ip6tables", "0", "nf_call_arptables", "0"])
+    run(["ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE])
+    Path(f"/proc/sys/net/ipv4/conf/{BRIDGE}/forwarding").write_text("0\n")  # no routing out
+    run(["ip", "link", "set", BRIDGE, "up"])
+    for g in guests:
+        run(["ip", "tuntap", "add", "dev", g["tap"], "mode", "tap"])
+        run(["ip", "link", "set", g["tap"], "master", BRIDGE, "up"])
+
+
+def network_down():
+    for name in links():
+        if name.startswith(TAP_PREFIX):
+            quiet(["ip", "link", "del", name])
+    if BRIDGE in links():
+        quiet(["ip", "link", "del", BRIDGE])
+
+
+def uml_sessions():
+    """Session ids of this lab's UML processes: each guest runs in a session led by its kernel."""
+    marker = f"uml_dir={UML_DIR}"
+    leaders, members = set(), {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        sid = int(stat.rsplit(")", 1)[1].split()[4])
+        members.setdefault(sid, []).append(int(proc.name))
+        if marker.encode() in argv and int(proc.name) == sid:
+            leaders.add(sid)
+    return {sid: members[sid] for sid in leaders}
+
+
+def stop_guests():
+    """Halt every guest of this lab (mconsole halt, then SIGKILL of its whole session)."""
+    sessions = uml_sessions()
+    if not sessions:
+        return
+    for sock in UML_DIR.glob("*/mconsole"):
+        subprocess.Popen(["uml_mconsole", str(sock), "halt"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 5
+    while sessions and time.monotonic() < deadline:
+        time.sleep(0.2)
+        sessions = uml_sessions()
+    for sid, pids in uml_sessions().items():
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 5
+    while uml_sessions() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if uml_sessions():
+        raise LabError(f"UML processes survived SIGKILL: {uml_sessions()}")
+
+
+STATE_FILES = ["lab.json", "id_ed25519", "id_ed25519.pub", "ssh_config", "known_hosts",
+               "inventory.yml"]
+STATE_GLOBS = ["*.cow", "*.console.log"]
+
+
+def clean_state(state):
+    """Remove what `up` wrote into a state directory, and the directory if that leaves it empty."""
+    if not state.is_dir():
+        return
+    cfg = state / "ssh_config"
+    if cfg.exists():  # close ControlPersist masters before their sockets go
+        for host in re.findall(r"^Host (\S+)", cfg.read_text(), re.M):
+            if host != "*":
+                quiet(["ssh", "-F", str(cfg), "-O", "exit", host])
+    for name in STATE_FILES:
+        (state / name).unlink(missing_ok=True)
+    for pattern in STATE_GLOBS:
+        for path in state.glob(pattern):
+            path.unlink()
+    try:
+        state.rmdir()
+    except OSError:
+        pass
+
+
+def owner():
+    try:
+        return Path(OWNER_FILE.read_text().strip())
+    except FileNotFoundError:
+        return None
+
+
+def teardown(state):
+    """Remove the machine's lab (guests, taps, bridge, runtime files) and the given state files.
+
+    Refuses to touch running guests that belong to another state directory."""
+    current = owner()
+    if current and current != state and uml_sessions():
+        raise LabError(f"the lab is up for {current}: run `lab.py down --state {current}`")
+    stop_guests()
+    for directory in (current, state):
+        if directory:
+            clean_state(directory)
+    network_down()
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- up / down / status
+
+def write_ssh_config(state, guests):
+    lines = ["# written by molecule/lab/lab.py up, removed by lab.py down"]
+    for g in guests:
+        lines += [f"Host {g['name']} {g['address']}", f"  HostName {g['address']}"]
+    lines += [
+        "Host *",
+        "  User root",
+        f"  IdentityFile {state / 'id_ed25519'}",
+        "  IdentitiesOnly yes",
+        f"  UserKnownHostsFile {state / 'known_hosts'}",
+        "  GlobalKnownHostsFile /dev/null",
+        "  StrictHostKeyChecking accept-new",  # host keys are made at each guest's first boot
+        "  ControlMaster auto",
+        f"  ControlPath {SSH_DIR}/%C",
+        "  ControlPersist 10m",
+        "  ServerAliveInterval 10",
+        "  ConnectTimeout 10",
+        "  LogLevel ERROR",
+    ]
+    (state / "ssh_config").write_text("\n".join(lines) + "\n")
+
+
+def write_inventory(state, guests):
+    q = json.dumps  # a JSON string is a valid YAML scalar
+    lines = ["# written by molecule/lab/lab.py up, removed by lab.py down",
+             "all:", "  children:", "    lab:", "      hosts:"]
+    for g in guests:
+        lines += [f"        {g['name']}:",
+                  f"          ansible_host: {q(g['address'])}",
+                  f"          fleet_lab_lan: {q(g['lan'])}",
+                  f"          fleet_lab_lan_address: {q(g['lan_address'])}"]
+    lines += ["      vars:",
+              "        ansible_user: root",
+              "        ansible_python_interpreter: /usr/bin/python3",
+              f"        ansible_ssh_private_key_file: {q(str(state / 'id_ed25519'))}",
+              f"        ansible_ssh_common_args: {q('-F ' + str(state / 'ssh_config'))}",
+              "        ansible_ssh_pipelining: true"]
+    (state / "inventory.yml").write_text("\n".join(lines) + "\n")
+
+
+def boot(state, image, g, pubkey, mem):
+    args = [
+        KERNEL, f"umid={g['umid']}", f"uml_dir={UML_DIR}", f"mem={mem}",
+        f"ubd0={state / (g['name'] + '.cow')},{image}", "root=/dev/ubda", "rw",
+        f"vec0:transport=tap,ifname={g['tap']},mac={g['mac']},gro=1",
+        "con=null", "con0=null,fd:1", "ssl=null",
+        f"systemd.machine_id={hashlib.md5((str(state) + g['name']).encode()).hexdigest()}",
+        f"lab.name={g['name']}", f"lab.ip={g['address']}/24", "lab.gw=none",
+        f"lab.lan={g['lan_address']}/24", f"lab.key={pubkey}",
+    ]
+    with open(state / f"{g['name']}.console.log", "w") as console:
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=console,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                env=dict(os.environ, TMPDIR="/dev/shm"))  # guest RAM on tmpfs
+    return proc
+
+
+def ssh_ok(state, name, timeout=3):
+    return quiet(["ssh", "-F", str(state / "ssh_config"), "-o", "ControlMaster=no",
+                  "-o", f"ConnectTimeout={timeout}", "-o", "BatchMode=yes", name, "true"])
+
+
+def wait_ssh(state, g, proc, started, timeout):
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            raise LabError(f"{g['name']}: UML exited with {proc.returncode}\n" + console_tail(state, g))
+        if ssh_ok(state, g["name"]):
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise LabError(f"{g['name']}: no SSH after {timeout} s\n" + console_tail(state, g))
+
+
+def console_tail(state, g, lines=25):
+    try:
+        text = (state / f"{g['name']}.console.log").read_text(errors="replace")
+    except OSError:
+        return ""
+    return "".join(f"  | {line}\n" for line in text.splitlines()[-lines:])
+
+
+def cmd_up(args):
+    state = Path(args.state).resolve()
+    guests = guest_table(args.guests.split(","))
+    image = ensure_image(args.suite, args.mirror)
+    teardown(state)  # leftovers of an earlier (crashed) run, ours or a dead foreign one
+    state.mkdir(parents=True, exist_ok=True)
+    for d in (UML_DIR, SSH_DIR):
+        d.mkdir(parents=True, exist_ok=True)
+    OWNER_FILE.write_text(f"{state}\n")
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fleet-ipsec-lab",
+         "-f", str(state / "id_ed25519")])
+    pubkey = (state / "id_ed25519.pub").read_text().split()[1]
+    write_ssh_config(state, guests)
+    write_inventory(state, guests)
+    try:
+        network_up(guests)
+        started = time.monotonic()
+        procs = {g["name"]: boot(state, image, g, pubkey, args.mem) for g in guests}
+        for g in guests:
+            g["pid"] = procs[g["name"]].pid
+        info = {"state": str(state), "image": str(image), "bridge": BRIDGE,
+                "bridge_address": BRIDGE_ADDRESS, "guests": guests}
+        (state / "lab.json").write_text(json.dumps(info, indent=1) + "\n")
+        with concurrent.futures.ThreadPoolExecutor(len(guests)) as pool:
+            ready = dict(zip([g["name"] for g in guests], pool.map(
+                lambda g: wait_ssh(state, g, procs[g["name"]], started, args.timeout), guests)))
+    except BaseException:
+        if not args.keep_on_failure:
+            log("up failed: tearing down (use --keep-on-failure to look around)")
+            teardown(state)
+        raise
+    total = time.monotonic() - started
+    for g in guests:
+        log(f"{g['name']}: {g['address']} lan {g['lan']} ssh ready after {ready[g['name']]:.1f} s")
+    info["boot_seconds"] = round(total, 1)
+    (state / "lab.json").write_text(json.dumps(info, indent=1) + "\n")
+    log(f"{len(guests)} guest(s) up in {total:.1f} s; ssh -F {state / 'ssh_config'} "
+        f"{guests[0]['name']}; inventory {state / 'inventory.yml'}")
+    return 0
+
+
+def cmd_down(args):
+    state = Path(args.state).resolve()
+    current = owner()
+    if current and current != state and uml_sessions():
+        log(f"the lab is up for {current}, not {state}: leaving it running")
+        clean_state(state)
+        return 0
+    teardown(state)
+    log("down: guests stopped, taps and bridge removed")
+    return 0
+
+
+def cmd_status(args):
+    state = Path(args.state).resolve() if args.state else owner()
+    sessions = uml_sessions()
+    try:
+        info = json.loads((state / "lab.json").read_text()) if state else None
+    except (OSError, ValueError):
+        info = None
+    if not info:
+        print(f"lab: not up ({len(sessions)} stray UML guest(s), bridge "
+              f"{'present' if BRIDGE in links() else 'absent'})")
+        return 1
+    print(f"lab: state {info['state']}, image {info['image']}")
+    ok = True
+    for g in info["guests"]:
+        alive = g["pid"] in sessions
+        reachable = alive and ssh_ok(state, g["name"])
+        ok = ok and reachable
+        print(f"  {g['name']:<10} {g['address']:<12} lan {g['lan']:<15} pid {g['pid']:<8} "
+              f"{'running' if alive else 'stopped'}, ssh {'ok' if reachable else 'no'}")
+    return 0 if ok else 1
+
+
+def cmd_build(args):
+    print(ensure_image(args.suite, args.mirror, rebuild=args.rebuild))
+    return 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def image_opts(sp):
+        sp.add_argument("--suite", help="Debian suite of the guests (default: the host's)")
+        sp.add_argument("--mirror", help="Debian mirror (default: the one apt is configured with)")
+
+    up = sub.add_parser("up", help="build or reuse the base image, boot the guests, wait for SSH")
+    up.add_argument("--state", required=True, help="directory for keys, COW files, inventory")
+    up.add_argument("--guests", default="g1,g2", help="comma-separated guest names (default g1,g2)")
+    up.add_argument("--mem", default="160M", help="guest memory (default 160M)")
+    up.add_argument("--timeout", type=float, default=120, help="seconds to wait for SSH")
+    up.add_argument("--keep-on-failure", action="store_true", help="do not tear down a failed up")
+    image_opts(up)
+    up.set_defaults(func=cmd_up)
+    down = sub.add_parser("down", help="stop the guests, remove taps, bridge and state files")
+    down.add_argument("--state", required=True)
+    down.set_defaults(func=cmd_down)
+    status = sub.add_parser("status", help="show the guests of the lab that is up")
+    status.add_argument("--state", help="default: the state directory of the lab that is up")
+    status.set_defaults(func=cmd_status)
+    build = sub.add_parser("build", help="build (or find) the cached base image, print its path")
+    build.add_argument("--rebuild", action="store_true")
+    image_opts(build)
+    build.set_defaults(func=cmd_build)
+
+    args = p.parse_args(argv)
+    if os.geteuid() != 0:
+        p.error("needs root (bridge, taps, debootstrap)")
+    try:
+        return args.func(args)
+    except (LabError, subprocess.CalledProcessError) as e:
+        log(f"error: {e}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 fleet.ipsec contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.fleet.ipsec.plugins.module_utils.model import ModelError, parse_address
+from ansible_collections.fleet.ipsec.plugins.module_utils.plan import build_plan
+
+
+class ActionModule(ActionBase):
+    """Feed the inventory to the model once, on the controller, and publish the plan.
+
+    Inputs are read from variables, not task arguments, so no PSK passes through the
+    task's arguments (which -vvv prints) while the task itself can still show errors.
+    """
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(('hosts', 'fact'))
+
+    def _var(self, task_vars, name, default=None):
+        if name not in task_vars:
+            return default
+        return self._templar.template(task_vars[name])
+
+    @staticmethod
+    def _default_address(hostvars):
+        """An address for a host without ipsec_address: gathered facts, then ansible_host."""
+        facts = hostvars.get('ansible_facts') or {}
+        for key in ('default_ipv4', 'default_ipv6'):
+            address = (facts.get(key) or {}).get('address')
+            if address:
+                return address
+        candidate = hostvars.get('ansible_host')
+        if isinstance(candidate, str) and parse_address(candidate):
+            return candidate
+        return None
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        args = self._task.args
+        fact = args.get('fact', 'ipsec_plan')
+        names = args.get('hosts')
+        if names is None:
+            names = (task_vars.get('groups') or {}).get('all', [])
+        all_hostvars = task_vars['hostvars']
+        hosts = {}
+        for name in names:
+            hostvars = all_hostvars[name]
+            hosts[name] = {
+                'address': hostvars.get('ipsec_address') or self._default_address(hostvars),
+                'subnets': hostvars.get('ipsec_subnets') or [],
+                'backend': hostvars.get('ipsec_backend'),
+            }
+        inventory = {
+            'hosts': hosts,
+            'tunnels': self._var(task_vars, 'ipsec_tunnels', []),
+            'topologies': self._var(task_vars, 'ipsec_topologies', []),
+            'psk_master': self._var(task_vars, 'ipsec_psk_master'),
+            'defaults': self._var(task_vars, 'ipsec_defaults', {}),
+        }
+        try:
+            plan = build_plan(inventory)
+        except ModelError as exc:
+            result['failed'] = True
+            result['errors'] = exc.errors
+            result['msg'] = 'The IPsec inventory has %d problem(s); no host was touched:\n%s' % (
+                len(exc.errors), to_text(exc))
+            return result
+        result['changed'] = False
+        result['tunnels'] = len(plan['tunnels'])
+        result['hosts'] = len(plan['hosts'])
+        result['ansible_facts'] = {fact: plan}
+        return result

@@ -1,0 +1,680 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 fleet.ipsec contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The tunnel model: inventory data in, validated tunnels out.
+
+Pure Python, no Ansible imports, so it is unit-tested directly and reused by the action
+plugin, the filters and the verify module alike. Every problem is collected (not raised at
+the first one) and names the tunnel, or topology, or host, and the field.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+from bisect import bisect_left
+
+MODES = ('tunnel', 'transport')
+LEVELS = ('require', 'use', 'unique')
+BACKENDS = ('racoon', 'strongswan')
+TOPOLOGY_TYPES = ('mesh', 'hub_and_spoke')
+PSK_MIN_LENGTH = 20
+
+# What both racoon (ipsec-tools 0.8) and strongSwan accept, and the kernels implement
+# (FreeBSD crypto(9), Linux crypto API). Weaker choices (DES, 3DES, MD5, MODP < 2048)
+# are refused on purpose: this collection does not roll out known-broken crypto.
+IKE_ENCRYPTIONS = ('aes128', 'aes192', 'aes256')
+IKE_HASHES = ('sha1', 'sha256', 'sha384', 'sha512')
+ESP_ENCRYPTIONS = ('aes128', 'aes192', 'aes256')
+ESP_INTEGRITIES = ('sha1', 'sha256', 'sha384', 'sha512')
+DH_GROUPS = {
+    'modp2048': 14, 'modp3072': 15, 'modp4096': 16, 'modp6144': 17, 'modp8192': 18,
+}
+DH_GROUP_NUMBERS = tuple(sorted(DH_GROUPS.values()))
+IKE_VERSIONS = (1, 2)
+
+DEFAULT_IKE = {
+    'version': 1,
+    'exchange_mode': 'main',
+    'encryption': 'aes256',
+    'hash': 'sha256',
+    'dh_group': 14,
+    'lifetime': 28800,
+    'dpd_delay': 10,
+    'dpd_retry': 5,
+    'dpd_maxfail': 3,
+}
+DEFAULT_ESP = {
+    'encryption': 'aes256',
+    'integrity': 'sha256',
+    'pfs_group': 14,
+    'lifetime': 3600,
+}
+
+TUNNEL_KEYS = frozenset((
+    'name', 'hosts', 'mode', 'level', 'selectors', 'ike', 'esp', 'psk', 'psk_generation',
+))
+TOPOLOGY_KEYS = frozenset((
+    'name', 'type', 'hosts', 'hubs', 'spokes', 'mode', 'level', 'ike', 'esp', 'psk',
+    'psk_generation',
+))
+PEER_KEYS = frozenset(('name', 'address', 'subnets'))
+
+
+class ModelError(Exception):
+    """All validation problems of one inventory, reported together."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super(ModelError, self).__init__('\n'.join(self.errors))
+
+
+class Endpoint:
+    """One host that terminates tunnels: an inventory host or a peer given by address."""
+
+    __slots__ = ('name', 'address', 'version', 'subnets', 'backend', 'in_inventory')
+
+    def __init__(self, name, address, version, subnets, backend=None, in_inventory=True):
+        self.name = name
+        self.address = address
+        self.version = version
+        self.subnets = subnets
+        self.backend = backend
+        self.in_inventory = in_inventory
+
+    def __repr__(self):
+        return 'Endpoint(%r, %r)' % (self.name, self.address)
+
+
+class Tunnel:
+    """One validated tunnel between two endpoints.
+
+    `selectors` holds, per end, the networks that end protects. The explicit PSK (if
+    any) is deliberately not kept here: the model only checks it, and `psk.resolve`
+    looks it up again from the raw inventory inside a no_log task.
+    """
+
+    __slots__ = ('name', 'origin', 'ends', 'mode', 'level', 'version', 'selectors', 'ike',
+                 'esp', 'psk_ref')
+
+    def __init__(self, name, origin, ends, mode, level, version, selectors, ike, esp, psk_ref):
+        self.name = name
+        self.origin = origin
+        self.ends = ends
+        self.mode = mode
+        self.level = level
+        self.version = version
+        self.selectors = selectors
+        self.ike = ike
+        self.esp = esp
+        self.psk_ref = psk_ref
+
+    def __repr__(self):
+        return 'Tunnel(%r, %s<->%s)' % (self.name, self.ends[0].name, self.ends[1].name)
+
+    @property
+    def family(self):
+        return 'ipv%d' % self.version
+
+
+class Fleet:
+    """The validated fleet: endpoints by name and tunnels sorted by name."""
+
+    def __init__(self, endpoints, tunnels):
+        self.endpoints = endpoints
+        self.tunnels = tunnels
+
+    def __repr__(self):
+        return 'Fleet(%d endpoints, %d tunnels)' % (len(self.endpoints), len(self.tunnels))
+
+
+class _Errors:
+    def __init__(self):
+        self.items = []
+
+    def add(self, where, field, message):
+        self.items.append('%s: %s: %s' % (where, field, message) if field else '%s: %s' % (where, message))
+
+
+_address_cache = {}
+_network_cache = {}
+
+
+def parse_address(text):
+    """Return (normalized text, version) for an IP address, or None."""
+    hit = _address_cache.get(text)
+    if hit is None:
+        if not isinstance(text, str):
+            return None
+        try:
+            ip = ipaddress.ip_address(text.strip())
+        except ValueError:
+            return None
+        hit = _address_cache[text] = (str(ip), ip.version)
+    return hit
+
+
+def parse_network(text):
+    """Return a Selector for a network (a bare address means the host), or None.
+
+    Host bits set (10.1.0.1/24) are an error, not silently masked: the operator meant
+    something and should say which.
+    """
+    hit = _network_cache.get(text)
+    if hit is None:
+        if not isinstance(text, str):
+            return None
+        try:
+            net = ipaddress.ip_network(text.strip(), strict=True)
+        except ValueError:
+            return None
+        hit = _network_cache[text] = Selector(net)
+    return hit
+
+
+class Selector:
+    """A CIDR network a policy matches, with the integers the overlap check needs."""
+
+    __slots__ = ('text', 'version', 'start', 'end', 'prefixlen')
+
+    def __init__(self, net):
+        self.text = str(net)
+        self.version = net.version
+        self.start = int(net.network_address)
+        self.end = int(net.broadcast_address)
+        self.prefixlen = net.prefixlen
+
+    def contains(self, other):
+        return self.version == other.version and self.start <= other.start and other.end <= self.end
+
+    def __repr__(self):
+        return 'Selector(%r)' % self.text
+
+
+def _host_selector(address, version):
+    return parse_network('%s/%d' % (address, 32 if version == 4 else 128))
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _normalize_dh(value):
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in DH_GROUPS:
+            return DH_GROUPS[lowered]
+        if lowered.isdigit():
+            value = int(lowered)
+    if isinstance(value, int) and not isinstance(value, bool) and value in DH_GROUP_NUMBERS:
+        return value
+    return None
+
+
+def _positive_int(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and value > 0:
+        return value
+    return None
+
+
+def _check_proposals(where, raw, defaults, kind, errors):
+    """Merge a tunnel's ike/esp overrides onto the defaults, validating each field."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        errors.add(where, kind, 'must be a mapping, got %r' % (raw,))
+        return dict(defaults)
+    merged = dict(defaults)
+    for key, value in raw.items():
+        field = '%s.%s' % (kind, key)
+        if key not in defaults:
+            errors.add(where, field, 'unknown field; known: %s' % ', '.join(sorted(defaults)))
+            continue
+        if key in ('dh_group', 'pfs_group'):
+            if key == 'pfs_group' and value in ('none', None, False, 0):
+                merged[key] = 0
+                continue
+            number = _normalize_dh(value)
+            if number is None:
+                errors.add(where, field, '%r is not a supported group; use one of %s (modp2048 or stronger)'
+                           % (value, ', '.join('%s (%d)' % (n, g) for n, g in sorted(DH_GROUPS.items(), key=lambda i: i[1]))))
+            else:
+                merged[key] = number
+        elif key == 'encryption':
+            allowed = IKE_ENCRYPTIONS if kind == 'ike' else ESP_ENCRYPTIONS
+            if value not in allowed:
+                errors.add(where, field, '%r is not a supported algorithm; use one of %s' % (value, ', '.join(allowed)))
+            else:
+                merged[key] = value
+        elif key in ('hash', 'integrity'):
+            allowed = IKE_HASHES if kind == 'ike' else ESP_INTEGRITIES
+            if value not in allowed:
+                errors.add(where, field, '%r is not a supported algorithm; use one of %s' % (value, ', '.join(allowed)))
+            else:
+                merged[key] = value
+        elif key == 'version':
+            if value not in IKE_VERSIONS:
+                errors.add(where, field, '%r is not an IKE version; use 1 or 2' % (value,))
+            else:
+                merged[key] = value
+        elif key == 'exchange_mode':
+            if value != 'main':
+                errors.add(where, field, '%r is not supported; only main mode is (aggressive mode leaks the PSK hash)' % (value,))
+        else:
+            number = _positive_int(value)
+            if number is None:
+                errors.add(where, field, '%r is not a positive whole number of seconds or tries' % (value,))
+            else:
+                merged[key] = number
+    return merged
+
+
+def _endpoint_from_host(name, hostvars, errors):
+    """An inventory host's endpoint from its ipsec_* variables (validated once per host)."""
+    where = "host '%s'" % name
+    raw_address = hostvars.get('address')
+    if raw_address in (None, ''):
+        return None
+    parsed = parse_address(raw_address)
+    if parsed is None:
+        errors.add(where, 'ipsec_address', '%r is not an IP address' % (raw_address,))
+        return False
+    address, version = parsed
+    subnets = []
+    for index, raw in enumerate(_as_list(hostvars.get('subnets'))):
+        selector = parse_network(raw)
+        if selector is None:
+            errors.add(where, 'ipsec_subnets[%d]' % index, '%r is not an IP network' % (raw,))
+        else:
+            subnets.append(selector)
+    backend = hostvars.get('backend')
+    if backend not in (None, '') and backend not in BACKENDS:
+        errors.add(where, 'ipsec_backend', '%r is not a backend; use one of %s' % (backend, ', '.join(BACKENDS)))
+        backend = None
+    return Endpoint(name, address, version, tuple(subnets), backend or None, True)
+
+
+class _Builder:
+    """Validates raw inventory data and builds the Fleet; one instance per build."""
+
+    def __init__(self, inventory):
+        self.errors = _Errors()
+        self.hosts = inventory.get('hosts') or {}
+        defaults = inventory.get('defaults') or {}
+        self.defaults_ike = _check_proposals('defaults', defaults.get('ike'), DEFAULT_IKE, 'ike', self.errors)
+        self.defaults_esp = _check_proposals('defaults', defaults.get('esp'), DEFAULT_ESP, 'esp', self.errors)
+        self.default_level = defaults.get('level', 'require')
+        self.default_generation = defaults.get('psk_generation', 1)
+        master = inventory.get('psk_master')
+        self.has_master = master not in (None, '')
+        if self.has_master and (not isinstance(master, str) or len(master) < PSK_MIN_LENGTH):
+            self.errors.add('ipsec_psk_master', None, 'must be a string of at least %d characters' % PSK_MIN_LENGTH)
+        self.endpoints = {}
+        self._host_endpoints = {}
+        self.tunnels = []
+        self._names = {}
+        self._pairs = {}
+        self._proposal_cache = {}
+        self._default_selectors = {}
+
+    # -- endpoints -------------------------------------------------------------------
+
+    def host_endpoint(self, name):
+        """The endpoint of an inventory host, or None when it has no usable address."""
+        if name not in self._host_endpoints:
+            endpoint = _endpoint_from_host(name, self.hosts[name] or {}, self.errors)
+            self._host_endpoints[name] = endpoint
+            if endpoint:
+                self.endpoints[name] = endpoint
+        return self._host_endpoints[name]
+
+    def resolve_end(self, where, field, raw):
+        """An end of a tunnel: an inventory host name, an address, or a mapping for a peer outside."""
+        if isinstance(raw, dict):
+            unknown = sorted(set(raw) - PEER_KEYS)
+            if unknown:
+                self.errors.add(where, field, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(PEER_KEYS))))
+                return None
+            name = raw.get('name') or raw.get('address')
+            if name in self.hosts:
+                self.errors.add(where, field, "'%s' is an inventory host; name it by its inventory name only" % name)
+                return None
+            endpoint = _endpoint_from_host(name, raw, self.errors)
+            if not endpoint:
+                if endpoint is None:
+                    self.errors.add(where, field, "peer '%s' outside the inventory needs an address" % (name,))
+                return None
+            endpoint.in_inventory = False
+            return self._external(endpoint)
+        if not isinstance(raw, str) or not raw:
+            self.errors.add(where, field, '%r is not a host name or address' % (raw,))
+            return None
+        if raw in self.hosts:
+            endpoint = self.host_endpoint(raw)
+            if endpoint is None:
+                self.errors.add(where, field, "host '%s' has no ipsec_address (and no default address was found)" % raw)
+            return endpoint or None
+        parsed = parse_address(raw)
+        if parsed is None:
+            self.errors.add(where, field, "host '%s' is neither in the inventory nor given an address" % raw)
+            return None
+        return self._external(Endpoint(parsed[0], parsed[0], parsed[1], (), None, False))
+
+    def _external(self, endpoint):
+        known = self.endpoints.get(endpoint.name)
+        if known is not None:
+            return known
+        self.endpoints[endpoint.name] = endpoint
+        return endpoint
+
+    # -- tunnels ---------------------------------------------------------------------
+
+    def proposals(self, where, raw_ike, raw_esp):
+        key = (repr(raw_ike), repr(raw_esp))
+        hit = self._proposal_cache.get(key)
+        if hit is None:
+            errors_before = len(self.errors.items)
+            ike = _check_proposals(where, raw_ike, self.defaults_ike, 'ike', self.errors)
+            esp = _check_proposals(where, raw_esp, self.defaults_esp, 'esp', self.errors)
+            if len(self.errors.items) != errors_before:
+                return ike, esp
+            hit = self._proposal_cache[key] = (ike, esp)
+        return hit
+
+    def selectors_for(self, where, end, raw, mode, version):
+        """The networks one end protects: given, or its subnets, or its own address."""
+        if raw is None:
+            key = (end.name, mode)
+            hit = self._default_selectors.get(key)
+            if hit is None:
+                hit = tuple(s for s in end.subnets if s.version == version) if mode == 'tunnel' else ()
+                hit = self._default_selectors[key] = hit or (_host_selector(end.address, version),)
+            return hit
+        field = 'selectors.%s' % end.name
+        selectors = []
+        seen = set()
+        for index, text in enumerate(_as_list(raw)):
+            selector = parse_network(text)
+            if selector is None:
+                self.errors.add(where, '%s[%d]' % (field, index), '%r is not an IP network' % (text,))
+                continue
+            if selector.version != version:
+                self.errors.add(where, '%s[%d]' % (field, index),
+                                "'%s' is IPv%d but the tunnel's endpoints are IPv%d (one address family per tunnel)"
+                                % (selector.text, selector.version, version))
+                continue
+            if selector.text in seen:
+                self.errors.add(where, '%s[%d]' % (field, index), "'%s' is listed twice" % selector.text)
+                continue
+            seen.add(selector.text)
+            if mode == 'transport' and selector.text != _host_selector(end.address, version).text:
+                self.errors.add(where, '%s[%d]' % (field, index),
+                                "transport mode protects only the endpoints themselves; '%s' is not %s"
+                                % (selector.text, end.address))
+                continue
+            selectors.append(selector)
+        return tuple(selectors)
+
+    def settings(self, where, raw, origin):
+        """Validate the fields a tunnel shares with its topology; None when any is wrong."""
+        errors_before = len(self.errors.items)
+        mode = raw.get('mode', 'tunnel')
+        if mode not in MODES:
+            self.errors.add(where, 'mode', '%r is not a mode; use one of %s' % (mode, ', '.join(MODES)))
+        level = raw.get('level', self.default_level)
+        if level not in LEVELS:
+            self.errors.add(where, 'level', '%r is not a level; use one of %s' % (level, ', '.join(LEVELS)))
+        ike, esp = self.proposals(where, raw.get('ike'), raw.get('esp'))
+        generation = _positive_int(raw.get('psk_generation', self.default_generation))
+        if generation is None:
+            self.errors.add(where, 'psk_generation', '%r is not a positive whole number'
+                            % (raw.get('psk_generation', self.default_generation),))
+        psk = raw.get('psk')
+        psk_source = None
+        if psk not in (None, ''):
+            psk_source = 'explicit'
+            if not isinstance(psk, str) or len(psk) < PSK_MIN_LENGTH:
+                # The value itself is never echoed: only its length is a fact worth telling.
+                self.errors.add(where, 'psk', 'is shorter than %d characters' % PSK_MIN_LENGTH)
+        elif self.has_master:
+            psk_source = 'derived'
+        else:
+            self.errors.add(where, 'psk', 'no psk is set and there is no ipsec_psk_master to derive one from')
+        if len(self.errors.items) != errors_before:
+            return None
+        # One psk_ref serves every tunnel of a topology: the tunnel's own name, which the
+        # derivation label needs, is beside it in each plan record.
+        psk_ref = {'source': psk_source, 'generation': generation, 'origin': origin}
+        return (mode, level, ike, esp, psk_ref)
+
+    def claim_name(self, where, name, origin):
+        first = self._names.get(name)
+        if first is not None:
+            self.errors.add(where, 'name', 'duplicate tunnel name (first defined in %s)' % first)
+            return False
+        self._names[name] = origin
+        return True
+
+    def add_tunnel(self, raw, where):
+        """One entry of ipsec_tunnels."""
+        unknown = sorted(set(raw) - TUNNEL_KEYS)
+        if unknown:
+            self.errors.add(where, None, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(TUNNEL_KEYS))))
+        name = raw['name']
+        if not self.claim_name(where, name, 'ipsec_tunnels'):
+            return
+        hosts = raw.get('hosts')
+        if not isinstance(hosts, (list, tuple)) or len(hosts) != 2:
+            self.errors.add(where, 'hosts', 'must list exactly two ends, got %r' % (hosts,))
+            return
+        ends = [self.resolve_end(where, 'hosts[%d]' % index, item) for index, item in enumerate(hosts)]
+        settings = self.settings(where, raw, 'ipsec_tunnels')
+        raw_selectors = raw.get('selectors')
+        if raw_selectors is None:
+            raw_selectors = {}
+        elif not isinstance(raw_selectors, dict):
+            self.errors.add(where, 'selectors', 'must map each end to its networks')
+            return
+        if None in ends or settings is None:
+            return
+        a, b = ends
+        unknown = sorted(str(k) for k in raw_selectors if k not in (a.name, b.name, a.address, b.address))
+        if unknown:
+            self.errors.add(where, 'selectors', 'names no end of this tunnel: %s' % ', '.join(unknown))
+            return
+        self.link(where, name, 'ipsec_tunnels', a, b, settings,
+                  raw_selectors.get(a.name, raw_selectors.get(a.address)),
+                  raw_selectors.get(b.name, raw_selectors.get(b.address)))
+
+    def link(self, where, name, origin, a, b, settings, raw_a=None, raw_b=None):
+        """Check a pair of ends and record the tunnel between them."""
+        mode, level, ike, esp, psk_ref = settings
+        if a is b or a.address == b.address:
+            self.errors.add(where, 'hosts', "a tunnel from '%s' to itself" % a.name)
+            return
+        if a.version != b.version:
+            self.errors.add(where, 'hosts', "'%s' is IPv%d and '%s' is IPv%d (one address family per tunnel)"
+                            % (a.name, a.version, b.name, b.version))
+            return
+        pair = (a.name, b.name) if a.name < b.name else (b.name, a.name)
+        first = self._pairs.get(pair)
+        if first is not None:
+            self.errors.add(where, 'hosts', "'%s' and '%s' are already paired by tunnel '%s'" % (pair + (first,)))
+            return
+        self._pairs[pair] = name
+        if ike['version'] == 2 and (a.backend == 'racoon' or b.backend == 'racoon'):
+            self.errors.add(where, 'ike.version', 'racoon speaks IKEv1 only; an end here runs racoon')
+            return
+        errors_before = len(self.errors.items)
+        selectors = (self.selectors_for(where, a, raw_a, mode, a.version),
+                     self.selectors_for(where, b, raw_b, mode, a.version))
+        if len(self.errors.items) == errors_before:
+            self.tunnels.append(Tunnel(name, origin, (a, b), mode, level, a.version, selectors, ike, esp, psk_ref))
+
+    def add_topology(self, index, raw):
+        if not isinstance(raw, dict):
+            self.errors.add('ipsec_topologies[%d]' % index, None, 'must be a mapping')
+            return
+        name = raw.get('name')
+        where = "topology '%s'" % name if name else 'ipsec_topologies[%d]' % index
+        if not name or not isinstance(name, str):
+            self.errors.add(where, 'name', 'is required')
+            return
+        unknown = sorted(set(raw) - TOPOLOGY_KEYS)
+        if unknown:
+            self.errors.add(where, None, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(TOPOLOGY_KEYS))))
+            return
+        kind = raw.get('type')
+        if kind == 'mesh':
+            members = self._members(where, raw, 'hosts')
+            pairs = [(members[i], members[j]) for i in range(len(members)) for j in range(i + 1, len(members))]
+        elif kind == 'hub_and_spoke':
+            hubs = self._members(where, raw, 'hubs')
+            spokes = self._members(where, raw, 'spokes')
+            both = set(h.name for h in hubs) & set(s.name for s in spokes)
+            if both:
+                self.errors.add(where, 'spokes', 'also listed as hubs: %s' % ', '.join(sorted(both)))
+                return
+            pairs = [(hub, spoke) for hub in hubs for spoke in spokes]
+        else:
+            self.errors.add(where, 'type', '%r is not a topology type; use one of %s' % (kind, ', '.join(TOPOLOGY_TYPES)))
+            return
+        origin = 'topology:%s' % name
+        settings = self.settings(where, raw, origin)
+        if settings is None:
+            return
+        # Validated once above for the whole topology; per pair only what differs is checked.
+        for left, right in pairs:
+            tunnel_name = '%s-%s-%s' % (name, left.name, right.name)
+            pair_where = "tunnel '%s' (topology '%s')" % (tunnel_name, name)
+            if self.claim_name(pair_where, tunnel_name, origin):
+                self.link(pair_where, tunnel_name, origin, left, right, settings)
+
+    def _members(self, where, raw, field):
+        """The endpoints a topology lists under `field`, each resolved once."""
+        members = raw.get(field)
+        if not isinstance(members, (list, tuple)) or not members:
+            self.errors.add(where, field, 'must be a non-empty list of hosts')
+            return []
+        seen = set()
+        result = []
+        for index, member in enumerate(members):
+            if member in seen:
+                self.errors.add(where, '%s[%d]' % (field, index), "'%s' is listed twice" % (member,))
+                continue
+            if isinstance(member, str):
+                seen.add(member)
+            endpoint = self.resolve_end(where, '%s[%d]' % (field, index), member)
+            if endpoint is not None:
+                result.append(endpoint)
+        return result
+
+    # -- cross-tunnel checks ---------------------------------------------------------
+
+    def check_overlaps(self):
+        """Reject selector pairs on one host that let two tunnels claim the same traffic.
+
+        CIDR blocks are nested or disjoint, so two selector pairs overlap only when both
+        their local and their remote networks nest. Nested pairs are fine (the more
+        specific pair has the higher precedence); equal pairs, or pairs nested crosswise
+        (local narrower but remote wider), leave the kernel's choice undefined.
+        """
+        by_host = {}
+        for tunnel in self.tunnels:
+            for side in (0, 1):
+                end = tunnel.ends[side]
+                if not end.in_inventory:
+                    continue
+                groups = by_host.setdefault(end.name, {})
+                remotes = tunnel.selectors[1 - side]
+                for local in tunnel.selectors[side]:
+                    group = groups.setdefault(local.text, (local, {}))[1]
+                    for remote in remotes:
+                        owner = group.get(remote.text)
+                        if owner is not None and owner is not tunnel:
+                            self._overlap(end.name, tunnel, owner, local, remote, local, remote)
+                        else:
+                            group[remote.text] = tunnel
+        for host, groups in by_host.items():
+            locals_ = [groups[k][0] for k in groups]
+            if len(locals_) < 2:
+                continue
+            for narrow in locals_:
+                for wide in locals_:
+                    if narrow is wide or not wide.contains(narrow):
+                        continue
+                    self._crosswise(host, narrow, groups[narrow.text][1], wide, groups[wide.text][1])
+
+    def _crosswise(self, host, narrow, narrow_remotes, wide, wide_remotes):
+        """A narrow local with a remote strictly wider than one of a wide local's remotes."""
+        entries = sorted((s.version, s.start, s.prefixlen, s.text)
+                         for s in (parse_network(text) for text in wide_remotes))
+        keys = [(entry[0], entry[1]) for entry in entries]
+        for text, tunnel in narrow_remotes.items():
+            remote = parse_network(text)
+            position = bisect_left(keys, (remote.version, remote.start))
+            while position < len(entries):
+                version, start, prefixlen, other_text = entries[position]
+                if version != remote.version or start > remote.end:
+                    break
+                # Same start and no longer prefix: it contains or equals `remote`, a nested
+                # (unambiguous) pair. Anything else starting inside `remote` lies within it.
+                if start > remote.start or prefixlen > remote.prefixlen:
+                    owner = wide_remotes[other_text]
+                    if owner is not tunnel:
+                        self._overlap(host, tunnel, owner, narrow, remote, wide, parse_network(other_text))
+                    break
+                position += 1
+
+    def _overlap(self, host, tunnel, other, local, remote, other_local, other_remote):
+        self.errors.add("tunnel '%s'" % tunnel.name, 'selectors.%s' % host,
+                        "on host '%s', %s -> %s claims the same traffic as tunnel '%s' (%s -> %s)"
+                        % (host, local.text, remote.text, other.name, other_local.text, other_remote.text))
+
+
+def build_fleet(inventory):
+    """Validate an inventory and expand it into a Fleet.
+
+    `inventory` is plain data:
+      hosts: {name: {address, subnets, backend}} for every inventory host
+      tunnels: the ipsec_tunnels list; topologies: the ipsec_topologies list
+      psk_master: the master secret or None (only its presence and length are used)
+      defaults: {ike: {...}, esp: {...}, level, psk_generation}
+    Raises ModelError with every problem found.
+    """
+    builder = _Builder(inventory)
+    tunnels = inventory.get('tunnels') or []
+    topologies = inventory.get('topologies') or []
+    if not isinstance(tunnels, (list, tuple)):
+        builder.errors.add('ipsec_tunnels', None, 'must be a list')
+        tunnels = []
+    if not isinstance(topologies, (list, tuple)):
+        builder.errors.add('ipsec_topologies', None, 'must be a list')
+        topologies = []
+    for index, raw in enumerate(tunnels):
+        if not isinstance(raw, dict):
+            builder.errors.add('ipsec_tunnels[%d]' % index, None, 'must be a mapping')
+            continue
+        name = raw.get('name')
+        if not name or not isinstance(name, str):
+            builder.errors.add('ipsec_tunnels[%d]' % index, 'name', 'is required')
+            continue
+        builder.add_tunnel(raw, "tunnel '%s'" % name)
+    for index, raw in enumerate(topologies):
+        builder.add_topology(index, raw)
+    builder.check_overlaps()
+    if builder.errors.items:
+        raise ModelError(builder.errors.items)
+    builder.tunnels.sort(key=lambda t: t.name)
+    return Fleet(builder.endpoints, builder.tunnels)

@@ -1,0 +1,846 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 fleet.ipsec contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Parse `setkey -D` (SAD) and `setkey -DP` (SPD) dumps into plain records.
+
+Both dialects are read: FreeBSD's base libipsec (no priorities, ``scope=`` and
+``ifname=`` on the spid line, ``NAT: OAI= OAR=``, hw/sw offload lines) and ipsec-tools
+on Linux and NetBSD (``prio def``/``high``/``low`` with offsets, ``fwd`` policies,
+``(per-socket policy)`` entries, ``NAT OA=``, an upper-layer protocol printed as a number).
+Indentation is not relied on: tabs, expanded tabs or single spaces (as in mail
+archives) all parse; a record starts at a line whose tokens are addresses.
+
+Key material is never stored, counted or echoed: the ``E:`` and ``A:`` lines keep only
+the algorithm name, their hex continuation lines are dropped, and a warning about an
+unknown line shows a short prefix in which every run of four or more hex digits is
+masked.
+
+The records use the same keys as those of ``xfrm_dump`` so that a FreeBSD and a Linux
+host can be compared field by field (``SA_KEYS``, ``SP_KEYS``, ``REQUEST_KEYS``,
+``LIFETIME_KEYS``). Algorithm names are kept as printed (``enc``, ``auth``, ``comp``)
+and normalised (``enc_norm``, ``auth_norm``, ``comp_norm``) to one vocabulary:
+
+===================  ==========================  =========================
+normalised           setkey (libipsec)           ip xfrm (Linux crypto API)
+===================  ==========================  =========================
+aes-cbc              aes-cbc, rijndael-cbc       cbc(aes)
+aes-ctr              aes-ctr                     rfc3686(ctr(aes))
+aes-gcm-16           aes-gcm-16                  rfc4106(gcm(aes)), ICV 128
+3des-cbc / des-cbc   3des-cbc / des-cbc          cbc(des3_ede) / cbc(des)
+null                 null                        ecb(cipher_null)
+hmac-sha1            hmac-sha1                   hmac(sha1)
+hmac-sha256          hmac-sha2-256               hmac(sha256)
+hmac-sha384          hmac-sha2-384               hmac(sha384)
+hmac-sha512          hmac-sha2-512               hmac(sha512)
+hmac-md5             hmac-md5                    hmac(md5)
+aes-xcbc             aes-xcbc-mac                xcbc(aes)
+deflate              deflate                     deflate
+===================  ==========================  =========================
+
+(``ENC_NORM``, ``AUTH_NORM`` and ``COMP_NORM`` hold the full tables.)
+
+Conventions shared with ``xfrm_dump``: times are local wall-clock strings
+``YYYY-MM-DD HH:MM:SS`` (as the host printed them, no zone); a lifetime or limit of 0
+means "no limit" (PF_KEY's meaning; xfrm's ``(INF)`` becomes 0); a reqid of 0 means none;
+selectors are CIDR strings (``10.0.0.1/32``); ports are ints or None for "any"; for ICMP
+selectors the type and code travel in ``src_port``/``dst_port`` as the kernels store them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+__all__ = [
+    'parse_sad', 'parse_sad_ex', 'parse_spd', 'parse_spd_ex',
+    'normalize_enc', 'normalize_auth', 'normalize_comp',
+    'SA_KEYS', 'SP_KEYS', 'REQUEST_KEYS', 'LIFETIME_KEYS',
+]
+
+LIFETIME_KEYS = (
+    'hard_add', 'soft_add', 'hard_use', 'soft_use',
+    'hard_bytes', 'soft_bytes', 'hard_packets', 'soft_packets',
+    'hard_allocations', 'soft_allocations',
+)
+
+SA_KEYS = (
+    'format', 'line',
+    'src', 'dst', 'src_port', 'dst_port', 'natt',
+    'satype', 'proto', 'mode', 'spi', 'spi_hex', 'reqid', 'state',
+    'enc', 'enc_norm', 'auth', 'auth_norm', 'comp', 'comp_norm',
+    'replay_window', 'seq', 'flags', 'flag_names',
+    'bytes', 'packets', 'allocations',
+    'created', 'last_used', 'dumped_at', 'age',
+    'lifetime',
+    'nat_oa', 'nat_oai', 'nat_oar', 'encap_type',
+    'sadb_seq', 'pid', 'refcnt',
+    'replay_seq', 'replay_oseq', 'replay_dropped', 'integrity_failed',
+    'mark', 'if_id', 'selector',
+)
+
+SP_KEYS = (
+    'format', 'line',
+    'src', 'dst', 'src_port', 'dst_port', 'proto',
+    'dir', 'socket', 'action', 'priority', 'priority_class', 'ptype',
+    'requests',
+    'spid', 'seq', 'pid', 'refcnt', 'scope', 'ifname',
+    'mark', 'if_id',
+    'created', 'last_used', 'lifetime',
+)
+
+REQUEST_KEYS = ('proto', 'mode', 'src', 'dst', 'level', 'reqid', 'spi')
+
+ENC_NORM = {
+    'aes-cbc': 'aes-cbc', 'rijndael-cbc': 'aes-cbc',
+    'aes-ctr': 'aes-ctr',
+    'aes-gcm-16': 'aes-gcm-16', 'aes-gcm-12': 'aes-gcm-12', 'aes-gcm-8': 'aes-gcm-8',
+    'aes-gmac': 'aes-gmac', 'null-aes-gmac': 'aes-gmac',
+    'des-cbc': 'des-cbc', '3des-cbc': '3des-cbc', 'des-deriv': 'des-deriv', '3des-deriv': '3des-deriv',
+    'null': 'null', 'none': 'none',
+    'blowfish-cbc': 'blowfish-cbc', 'cast128-cbc': 'cast128-cbc', 'rc5-cbc': 'rc5-cbc',
+    'twofish-cbc': 'twofish-cbc', 'camellia-cbc': 'camellia-cbc', 'serpent-cbc': 'serpent-cbc',
+    'chacha20-poly1305': 'chacha20-poly1305',
+}
+
+AUTH_NORM = {
+    'hmac-md5': 'hmac-md5', 'hmac-sha1': 'hmac-sha1',
+    'hmac-sha2-256': 'hmac-sha256', 'hmac-sha2-384': 'hmac-sha384', 'hmac-sha2-512': 'hmac-sha512',
+    'hmac-sha256': 'hmac-sha256', 'hmac-sha384': 'hmac-sha384', 'hmac-sha512': 'hmac-sha512',
+    'hmac-ripemd160': 'hmac-ripemd160', 'aes-xcbc-mac': 'aes-xcbc', 'aes-cmac': 'aes-cmac',
+    'keyed-md5': 'keyed-md5', 'keyed-sha1': 'keyed-sha1', 'md5': 'md5', 'sha': 'sha',
+    'tcp-md5': 'tcp-md5', 'null': 'null', 'none': 'none',
+}
+
+COMP_NORM = {'deflate': 'deflate', 'lzs': 'lzs', 'oui': 'oui', 'none': 'none'}
+
+_SA_STATES = frozenset(('larval', 'mature', 'dying', 'dead'))
+_SA_TYPES = frozenset(('esp', 'ah', 'ipcomp', 'esp-udp', 'unspec', 'unknown', 'rsvp',
+                       'ospfv2', 'ripv2', 'mip', 'policy', 'tcp'))
+_MODES = frozenset(('any', 'transport', 'tunnel'))
+_DIRS = frozenset(('in', 'out', 'fwd', 'any'))
+_ACTIONS = frozenset(('discard', 'none', 'ipsec', 'entrust', 'bypass'))
+_LEVELS = frozenset(('default', 'use', 'require', 'unique'))
+_REQ_PROTOS = frozenset(('esp', 'ah', 'ipcomp', 'tcp'))
+_SCOPES = frozenset(('global', 'ifnet', 'pcb'))
+_PRIORITY_BASE = {'high': 0x40000000, 'def': 0x80000000, 'low': 0xC0000000}
+
+# Upper-layer protocol numbers as names; /etc/protocols spellings folded to one name.
+_ULP_NUM = {'0': 'any', '255': 'any', '1': 'icmp', '4': 'ip4', '6': 'tcp', '17': 'udp',
+            '41': 'ipv6', '47': 'gre', '50': 'esp', '51': 'ah', '58': 'icmp6',
+            '108': 'ipcomp', '132': 'sctp', '33': 'dccp', '135': 'mobility-header'}
+_ULP_NAME = {'ipv6-icmp': 'icmp6', 'icmpv6': 'icmp6', 'ipencap': 'ip4', 'ipv4': 'ip4',
+             'ipip': 'ip4', 'ipv6-crypt': 'esp', 'ipv6-auth': 'ah', 'mobility-header': 'mobility-header'}
+
+_MONTHS = {'Jan': 1, 'Feb': 2, 'Mar': 3, 'Apr': 4, 'May': 5, 'Jun': 6,
+           'Jul': 7, 'Aug': 8, 'Sep': 9, 'Oct': 10, 'Nov': 11, 'Dec': 12}
+
+_MAX_U64 = (1 << 64) - 1
+_MAX_U32 = (1 << 32) - 1
+
+_V4 = r'\d{1,3}(?:\.\d{1,3}){3}'
+_V6 = r'(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|' + _V4 + r')(?:%[A-Za-z][A-Za-z0-9_.]{0,15})?'
+_ADDR_RE = re.compile(r'(?:' + _V4 + r'|' + _V6 + r')\Z')
+_TIME_RE = re.compile(r'\d\d:\d\d:\d\d\Z')
+_ALG_RE = re.compile(r'[A-Za-z0-9_(),.+-]{1,64}\Z')
+_HEX_ONLY = re.compile(r'[0-9A-Fa-f\s]+\Z')
+_HEX4 = re.compile(r'[0-9A-Fa-f]{4,}')
+_HEX8 = re.compile(r'[0-9A-Fa-f]{8}')
+_WORD_RE = re.compile(r'[A-Za-z][A-Za-z0-9_.-]{0,31}\Z')
+
+
+# ---------------------------------------------------------------- shared helpers
+
+def _snippet(line):
+    """A short, printable prefix of a line with every hex run of 4+ digits masked."""
+    s = _HEX4.sub('<hex>', line.strip()[:40])
+    s = ''.join(c if ' ' <= c < '\x7f' else '?' for c in s)
+    return s[:48]
+
+
+def _warn(warns, n, msg):
+    if warns is not None:
+        warns.append('line %d: %s' % (n, msg))
+
+
+def _unknown(warns, n, line):
+    if warns is not None:
+        warns.append('line %d: unrecognised line %r' % (n, _snippet(line)))
+
+
+def _uint(s, bound=_MAX_U64):
+    """A decimal or 0x-hex unsigned int, or None."""
+    try:
+        if s[:2] in ('0x', '0X'):
+            v = int(s[2:], 16)
+        else:
+            v = int(s)
+    except (ValueError, TypeError):
+        return None
+    if v < 0 or v > bound:
+        return None
+    return v
+
+
+def _paren_int(s, bound=_MAX_U32):
+    """'24501(0x00005fb5)' -> 24501."""
+    i = s.find('(')
+    return _uint(s[:i] if i >= 0 else s, bound)
+
+
+def _suffix_int(s, suffix):
+    if s.endswith(suffix):
+        s = s[:-len(suffix)]
+    return _uint(s)
+
+
+def _alg(tok):
+    """An algorithm name fit to keep, or None (refuses anything that could be key hex)."""
+    if not _ALG_RE.match(tok):
+        return None
+    if tok.startswith(('0x', '0X')) or _HEX8.search(tok):
+        return None
+    stripped = tok.strip('0123456789abcdefABCDEF')
+    if not stripped:  # only hex digits: a number id at most
+        return tok if tok.isdigit() and len(tok) <= 3 else None
+    return tok
+
+
+def _norm(table, name):
+    if name is None:
+        return None
+    low = name.lower()
+    return table.get(low, low)
+
+
+def normalize_enc(name):
+    """Normalised name of a setkey encryption algorithm (see the module docstring)."""
+    return _norm(ENC_NORM, name)
+
+
+def normalize_auth(name):
+    """Normalised name of a setkey authentication algorithm."""
+    return _norm(AUTH_NORM, name)
+
+
+def normalize_comp(name):
+    """Normalised name of a setkey compression algorithm."""
+    return _norm(COMP_NORM, name)
+
+
+def _is_addr(s):
+    return _ADDR_RE.match(s) is not None
+
+
+def _ctime(toks, i):
+    """Convert toks[i:i+4] ('Nov', '21', '06:15:17', '2017') to '2017-11-21 06:15:17'."""
+    if i + 3 >= len(toks):
+        return None
+    m = _MONTHS.get(toks[i])
+    if m is None:
+        return None
+    d, t, y = toks[i + 1], toks[i + 2], toks[i + 3]
+    if not (d.isdigit() and y.isdigit() and len(y) == 4 and _TIME_RE.match(t)):
+        return None
+    d = int(d)
+    if not 1 <= d <= 31:
+        return None
+    return '%s-%02d-%02d %s' % (y, m, d, t)
+
+
+def _key_of(t0):
+    eq = t0.find('=')
+    return t0[:eq] if eq > 0 else t0
+
+
+def _lifetime():
+    return dict.fromkeys(LIFETIME_KEYS)
+
+
+_SA_TEMPLATE = dict.fromkeys(SA_KEYS)
+_SA_TEMPLATE['format'] = 'setkey'
+_SA_TEMPLATE['natt'] = False
+
+_SP_TEMPLATE = dict.fromkeys(SP_KEYS)
+_SP_TEMPLATE['format'] = 'setkey'
+_SP_TEMPLATE['socket'] = False
+
+
+def _text_lines(text):
+    if text is None:
+        return []
+    if isinstance(text, bytes):
+        text = text.decode('utf-8', 'replace')
+    return text.split('\n')
+
+
+# ---------------------------------------------------------------- SAD
+
+def _sa_header(toks, n):
+    """'10.0.0.1[4500] 10.0.0.2[4500]' -> a new SA record, or None."""
+    if len(toks) != 2:
+        return None
+    ends = []
+    for tok in toks:
+        port = None
+        if tok.endswith(']'):
+            i = tok.find('[')
+            if i <= 0:
+                return None
+            port = _uint(tok[i + 1:-1], 65535)
+            if port is None:
+                return None
+            tok = tok[:i]
+        if not _is_addr(tok):
+            return None
+        ends.append((tok, port))
+    rec = _SA_TEMPLATE.copy()
+    rec['line'] = n
+    rec['src'], rec['src_port'] = ends[0]
+    rec['dst'], rec['dst_port'] = ends[1]
+    rec['lifetime'] = _lifetime()
+    rec['flag_names'] = []
+    return rec
+
+
+def _sa_type(rec, toks, n, warns):
+    satype = toks[0]
+    if satype.startswith('natt+'):
+        rec['natt'] = True
+        base = satype[5:]
+    elif satype == 'esp-udp':
+        rec['natt'] = True
+        base = 'esp'
+    else:
+        base = satype
+    if base not in _SA_TYPES and not (base.isdigit() and len(base) <= 3):
+        _warn(warns, n, 'unknown SA type')
+        return
+    rec['satype'] = satype
+    rec['proto'] = base
+    for tok in toks[1:]:
+        k, _, v = tok.partition('=')
+        if k == 'mode':
+            if v in _MODES or (v.isdigit() and len(v) <= 3):
+                rec['mode'] = v
+            else:
+                _warn(warns, n, 'malformed mode')
+        elif k == 'spi':
+            spi = _paren_int(v)
+            if spi is None:
+                _warn(warns, n, 'malformed spi')
+            else:
+                rec['spi'] = spi
+                rec['spi_hex'] = '0x%08x' % spi
+        elif k == 'reqid':
+            reqid = _paren_int(v)
+            if reqid is None:
+                _warn(warns, n, 'malformed reqid')
+            else:
+                rec['reqid'] = reqid
+
+
+def _sa_enc(rec, toks, n, warns):
+    name = _alg(toks[1]) if len(toks) > 1 else None
+    if name is None:
+        _warn(warns, n, 'malformed encryption algorithm')
+        return
+    rec['enc'] = name
+    rec['enc_norm'] = _norm(ENC_NORM, name)
+
+
+def _sa_auth(rec, toks, n, warns):
+    name = _alg(toks[1]) if len(toks) > 1 else None
+    if name is None:
+        _warn(warns, n, 'malformed authentication algorithm')
+        return
+    rec['auth'] = name
+    rec['auth_norm'] = _norm(AUTH_NORM, name)
+
+
+def _sa_comp(rec, toks, n, warns):
+    # libipsec prints no newline after the C: algorithm: the seq= fields follow on this line.
+    name = _alg(toks[1]) if len(toks) > 1 else None
+    if name is None or name.startswith('seq='):
+        _warn(warns, n, 'malformed compression algorithm')
+    else:
+        rec['comp'] = name
+        rec['comp_norm'] = _norm(COMP_NORM, name)
+    for i in range(1, len(toks)):
+        if toks[i].startswith('seq='):
+            _sa_seq(rec, toks[i:], n, warns)
+            break
+
+
+def _sa_seq(rec, toks, n, warns):
+    for tok in toks:
+        k, _, v = tok.partition('=')
+        if k == 'seq':
+            x = _uint(v, _MAX_U64)
+            if x is None:
+                _warn(warns, n, 'malformed seq')
+            else:
+                rec['seq'] = x
+        elif k == 'replay':
+            x = _uint(v, _MAX_U32)
+            if x is None:
+                _warn(warns, n, 'malformed replay')
+            else:
+                rec['replay_window'] = x
+        elif k == 'flags':
+            x = _uint(v, _MAX_U32)
+            if x is None:
+                _warn(warns, n, 'malformed flags')
+            else:
+                rec['flags'] = x
+        elif k == 'state':
+            if v in _SA_STATES or (v.isdigit() and len(v) <= 3):
+                rec['state'] = v
+            else:
+                _warn(warns, n, 'malformed state')
+
+
+def _sa_created(rec, toks, n, warns):
+    # created: Nov 21 06:15:17 2017   current: Nov 21 07:07:10 2017
+    rec['created'] = _ctime(toks, 1)
+    if rec['created'] is None and len(toks) > 1 and toks[1] != 'current:':
+        _warn(warns, n, 'malformed created time')
+    for i in range(1, len(toks)):
+        if toks[i] == 'current:':
+            rec['dumped_at'] = _ctime(toks, i + 1)
+            if rec['dumped_at'] is None and i + 1 < len(toks):
+                _warn(warns, n, 'malformed current time')
+            break
+
+
+def _pairs(rec, toks, start, keys, suffix, n, warns):
+    """Fill 'label: value' pairs: keys maps a label to where its value goes."""
+    lt = rec['lifetime']
+    i = start
+    end = len(toks) - 1
+    while i < end:
+        dest = keys.get(toks[i])
+        if dest is not None:
+            v = _suffix_int(toks[i + 1], suffix) if suffix else _uint(toks[i + 1])
+            if v is None:
+                _warn(warns, n, 'malformed value for %s' % toks[i].rstrip(':'))
+            elif dest[0] == '.':
+                lt[dest[1:]] = v
+            else:
+                rec[dest] = v
+            i += 2
+        else:
+            i += 1
+
+
+_DIFF_KEYS = {'diff:': 'age', 'hard:': '.hard_add', 'soft:': '.soft_add'}
+_LAST_KEYS = {'hard:': '.hard_use', 'soft:': '.soft_use'}
+_BYTES_KEYS = {'current:': 'bytes', 'hard:': '.hard_bytes', 'soft:': '.soft_bytes'}
+_ALLOC_KEYS = {'allocated:': 'allocations', 'hard:': '.hard_allocations', 'soft:': '.soft_allocations'}
+_SADB_KEYS = {'sadb_seq': 'sadb_seq', 'pid': 'pid', 'refcnt': 'refcnt'}
+
+
+def _sa_diff(rec, toks, n, warns):
+    _pairs(rec, toks, 0, _DIFF_KEYS, '(s)', n, warns)
+
+
+def _sa_last(rec, toks, n, warns):
+    used = _ctime(toks, 1)
+    if used is not None:
+        rec['last_used'] = used
+        start = 5
+    else:
+        if len(toks) > 1 and toks[1] != 'hard:':
+            _warn(warns, n, 'malformed last-use time')
+        start = 1
+    _pairs(rec, toks, start, _LAST_KEYS, '(s)', n, warns)
+
+
+def _sa_bytes(rec, toks, n, warns):
+    _pairs(rec, toks, 0, _BYTES_KEYS, '(bytes)', n, warns)
+
+
+def _sa_alloc(rec, toks, n, warns):
+    _pairs(rec, toks, 0, _ALLOC_KEYS, None, n, warns)
+
+
+def _sa_sadb(rec, toks, n, warns):
+    for tok in toks:
+        k, _, v = tok.partition('=')
+        dest = _SADB_KEYS.get(k)
+        if dest is not None:
+            x = _uint(v)
+            if x is None:
+                _warn(warns, n, 'malformed %s' % k)
+            else:
+                rec[dest] = x
+
+
+def _sa_nat(rec, toks, n, warns):
+    # FreeBSD: "NAT: OAI=a OAR=b"; ipsec-tools: "NAT OA=a"
+    for tok in toks[1:]:
+        k, _, v = tok.partition('=')
+        dest = {'OA': 'nat_oa', 'OAI': 'nat_oai', 'OAR': 'nat_oar'}.get(k)
+        if dest is not None and _is_addr(v):
+            rec[dest] = v
+        else:
+            _warn(warns, n, 'malformed NAT original address')
+
+
+def _ignore(rec, toks, n, warns):
+    pass
+
+
+_SA_DISPATCH = {
+    'E:': _sa_enc, 'A:': _sa_auth, 'C:': _sa_comp,
+    'seq': _sa_seq, 'created:': _sa_created, 'diff:': _sa_diff, 'last:': _sa_last,
+    'current:': _sa_bytes, 'allocated:': _sa_alloc, 'sadb_seq': _sa_sadb,
+    'NAT:': _sa_nat, 'NAT': _sa_nat,
+    'hw': _ignore, 'sw': _ignore,  # FreeBSD offload lines: counters of no use here
+}
+for _t in _SA_TYPES:
+    _SA_DISPATCH[_t] = _sa_type
+
+
+def _finish_sa(rec, warns):
+    if rec['satype'] is None:
+        _warn(warns, rec['line'], 'SA without a type/mode/spi line')
+
+
+def parse_sad(text, warnings=None):
+    """Parse `setkey -D` output into a list of SA dicts (keys: SA_KEYS).
+
+    `warnings`, if a list, receives one string per line that was not understood
+    (never with key material in it). 'No SAD entries.' and empty input give [].
+    """
+    records = []
+    cur = None
+    in_key = False
+    n = 0
+    dispatch = _SA_DISPATCH
+    for raw in _text_lines(text):
+        n += 1
+        line = raw.strip()
+        if not line:
+            continue
+        toks = line.split()
+        t0 = toks[0]
+        handler = dispatch.get(_key_of(t0))
+        if handler is not None:
+            if cur is None:
+                if t0 not in ('E:', 'A:'):
+                    _warn(warnings, n, 'line outside any SA')
+                in_key = t0 in ('E:', 'A:')
+                continue
+            in_key = t0 in ('E:', 'A:')
+            handler(cur, toks, n, warnings)
+            continue
+        # not a known field: a new SA, key continuation, or noise
+        rec = _sa_header(toks, n)
+        if rec is not None:
+            if cur is not None:
+                _finish_sa(cur, warnings)
+            cur = rec
+            records.append(rec)
+            in_key = False
+            continue
+        if len(toks) > 1 and toks[1].startswith('mode=') and cur is not None:
+            _sa_type(cur, toks, n, warnings)
+            in_key = False
+            continue
+        if _HEX_ONLY.match(line):
+            if not in_key:
+                _warn(warnings, n, 'stray hex-only line dropped')
+            continue
+        in_key = False
+        if line in ('No SAD entries.', 'No SPD entries.'):
+            continue
+        _unknown(warnings, n, line)
+    if cur is not None:
+        _finish_sa(cur, warnings)
+    return records
+
+
+def parse_sad_ex(text):
+    """(records, warnings) for `setkey -D` output."""
+    warns = []
+    return parse_sad(text, warns), warns
+
+
+# ---------------------------------------------------------------- SPD
+
+def _selector(tok):
+    """'10.0.0.0/24[any]' -> ('10.0.0.0/24', None); '10.0.0.1[500]' -> ('10.0.0.1/32', 500)."""
+    port = None
+    if tok.endswith(']'):
+        i = tok.find('[')
+        if i <= 0:
+            return None
+        p = tok[i + 1:-1]
+        if p != 'any':
+            port = _uint(p, 65535)
+            if port is None:
+                return None
+        tok = tok[:i]
+    addr, slash, plen = tok.partition('/')
+    if not _is_addr(addr):
+        return None
+    full = 128 if ':' in addr else 32
+    if slash:
+        if not plen.isdigit() or int(plen) > full:
+            return None
+        plen = int(plen)
+    else:
+        plen = full
+    return '%s/%d' % (addr, plen), port
+
+
+def _ulp(tok):
+    """Upper-layer protocol token -> normalised name, or None."""
+    if tok == 'any':
+        return 'any'
+    if tok.endswith(')'):  # NetBSD prints '4(ipv4)'
+        tok = tok[:tok.find('(')]
+    if tok.isdigit():
+        if len(tok) > 3 or int(tok) > 255:
+            return None
+        return _ULP_NUM.get(tok, tok)
+    if not _WORD_RE.match(tok) or _HEX8.search(tok):
+        return None
+    low = tok.lower()
+    return _ULP_NAME.get(low, low)
+
+
+def _sp_header(toks, n, warns):
+    """A policy selector line -> a new SP record, or None when it is not one."""
+    t0 = toks[0]
+    if t0.startswith('('):
+        line = ' '.join(toks)
+        if line.startswith('(per-socket policy)') or line.startswith('(no selector'):
+            rec = _SP_TEMPLATE.copy()
+            rec['line'] = n
+            rec['socket'] = True
+            rec['requests'] = []
+            rec['lifetime'] = _lifetime()
+            return rec
+        return None
+    if t0 == 'tagged':
+        rec = _SP_TEMPLATE.copy()
+        rec['line'] = n
+        rec['requests'] = []
+        rec['lifetime'] = _lifetime()
+        return rec
+    if len(toks) < 3:
+        return None
+    s = _selector(t0)
+    d = _selector(toks[1])
+    if s is None or d is None:
+        return None
+    rec = _SP_TEMPLATE.copy()
+    rec['line'] = n
+    rec['src'], rec['src_port'] = s
+    rec['dst'], rec['dst_port'] = d
+    rec['requests'] = []
+    rec['lifetime'] = _lifetime()
+    if toks[2] == 'upper':  # "upper layer protocol mismatched."
+        _warn(warns, n, 'upper layer protocol mismatched')
+        return rec
+    proto = _ulp(toks[2])
+    if proto is None:
+        _warn(warns, n, 'malformed upper-layer protocol')
+    rec['proto'] = proto
+    if proto == 'icmp6' and len(toks) > 3:  # "icmp6 TYPE,CODE"
+        ty, _, code = toks[3].partition(',')
+        rec['src_port'] = _uint(ty, 255)
+        rec['dst_port'] = _uint(code, 255)
+    return rec
+
+
+def _sp_policy(rec, toks, n, warns):
+    # "out ipsec", "in prio def ipsec", "fwd prio high + 10 none", "out(socket) none"
+    d = toks[0]
+    if d.endswith('(socket)'):
+        d = d[:-8]
+        rec['socket'] = True
+    rec['dir'] = d if d in _DIRS else None
+    action = toks[-1]
+    if len(toks) < 2 or action not in _ACTIONS:
+        _warn(warns, n, 'malformed policy action')
+    else:
+        rec['action'] = action
+    if len(toks) > 3 and toks[1] == 'prio':
+        base = _PRIORITY_BASE.get(toks[2])
+        if base is None:
+            _warn(warns, n, 'malformed priority')
+            return
+        rec['priority_class'] = toks[2]
+        prio = base
+        if len(toks) > 5 and toks[3] in ('+', '-'):
+            off = _uint(toks[4], _MAX_U32)
+            if off is None:
+                _warn(warns, n, 'malformed priority offset')
+            else:
+                # ipsec-tools prints "+ N" for a priority N below the base (it matches its input syntax)
+                prio = base - off if toks[3] == '+' else base + off
+        if 0 <= prio <= _MAX_U32:
+            rec['priority'] = prio
+
+
+def _sp_request(rec, toks, n, warns):
+    # esp/tunnel/192.0.2.1-192.0.2.2/require, esp/transport//unique#16385, ah/transport//use:100
+    parts = toks[0].split('/')
+    if len(parts) < 3 or parts[0] not in _REQ_PROTOS:
+        _warn(warns, n, 'malformed ipsec request')
+        return
+    req = dict.fromkeys(REQUEST_KEYS)
+    req['proto'] = parts[0]
+    req['reqid'] = 0
+    mode = parts[1]
+    if mode in _MODES:
+        req['mode'] = mode
+    else:
+        _warn(warns, n, 'malformed request mode')
+    ends = parts[2]
+    if ends:
+        a, _, b = ends.partition('-')
+        if _is_addr(a) and _is_addr(b):
+            req['src'], req['dst'] = a, b
+        else:
+            _warn(warns, n, 'malformed tunnel endpoints')
+    level = parts[3] if len(parts) > 3 else 'default'
+    for sep in ('#', ':'):
+        i = level.find(sep)
+        if i >= 0:
+            reqid = _uint(level[i + 1:], _MAX_U32)
+            if reqid is None:
+                _warn(warns, n, 'malformed request reqid')
+            else:
+                req['reqid'] = reqid
+            level = level[:i]
+            break
+    if level in _LEVELS:
+        req['level'] = level
+    else:
+        _warn(warns, n, 'malformed request level')
+    rec['requests'].append(req)
+
+
+def _sp_created(rec, toks, n, warns):
+    # created: Oct 18 14:25:10 2018  lastused: Oct 18 15:00:25 2018
+    rec['created'] = _ctime(toks, 1)
+    if rec['created'] is None and len(toks) > 1 and toks[1] != 'lastused:':
+        _warn(warns, n, 'malformed created time')
+    for i in range(1, len(toks)):
+        if toks[i] == 'lastused:':
+            rec['last_used'] = _ctime(toks, i + 1)
+            if rec['last_used'] is None and i + 1 < len(toks):
+                _warn(warns, n, 'malformed lastused time')
+            break
+
+
+_SP_LIFE_KEYS = {'lifetime:': '.hard_add', 'validtime:': '.hard_use'}
+
+
+def _sp_lifetime(rec, toks, n, warns):
+    _pairs(rec, toks, 0, _SP_LIFE_KEYS, '(s)', n, warns)
+
+
+_SPID_KEYS = {'spid': 'spid', 'seq': 'seq', 'pid': 'pid'}
+
+
+def _sp_spid(rec, toks, n, warns):
+    # spid=1 seq=3 pid=778 scope=ifnet ifname=ipsec0
+    for tok in toks:
+        k, _, v = tok.partition('=')
+        dest = _SPID_KEYS.get(k)
+        if dest is not None:
+            x = _uint(v)
+            if x is None:
+                _warn(warns, n, 'malformed %s' % k)
+            else:
+                rec[dest] = x
+        elif k == 'scope':
+            if v in _SCOPES or (v.isdigit() and len(v) <= 3):
+                rec['scope'] = v
+            else:
+                _warn(warns, n, 'malformed scope')
+        elif k == 'ifname':
+            if _WORD_RE.match(v) and not _HEX8.search(v):
+                rec['ifname'] = v
+            else:
+                _warn(warns, n, 'malformed ifname')
+
+
+def _sp_refcnt(rec, toks, n, warns):
+    x = _uint(toks[0][7:]) if toks[0].startswith('refcnt=') else None
+    if x is None:
+        _warn(warns, n, 'malformed refcnt')
+    else:
+        rec['refcnt'] = x
+
+
+_SP_DISPATCH = {
+    'created:': _sp_created, 'lifetime:': _sp_lifetime,
+    'spid': _sp_spid, 'refcnt': _sp_refcnt,
+}
+for _d in _DIRS:
+    _SP_DISPATCH[_d] = _sp_policy
+    _SP_DISPATCH[_d + '(socket)'] = _sp_policy
+
+
+def parse_spd(text, warnings=None):
+    """Parse `setkey -DP` output into a list of policy dicts (keys: SP_KEYS).
+
+    `warnings`, if a list, receives one string per line that was not understood.
+    'No SPD entries.' and empty input give [].
+    """
+    records = []
+    cur = None
+    n = 0
+    dispatch = _SP_DISPATCH
+    for raw in _text_lines(text):
+        n += 1
+        line = raw.strip()
+        if not line:
+            continue
+        toks = line.split()
+        t0 = toks[0]
+        handler = dispatch.get(_key_of(t0))
+        if handler is not None:
+            if cur is None:
+                _warn(warnings, n, 'line outside any policy')
+                continue
+            handler(cur, toks, n, warnings)
+            continue
+        if '/' in t0 and t0.split('/', 1)[0] in _REQ_PROTOS and cur is not None:
+            _sp_request(cur, toks, n, warnings)
+            continue
+        rec = _sp_header(toks, n, warnings)
+        if rec is not None:
+            if cur is not None:
+                _finish_sp(cur, warnings)
+            cur = rec
+            records.append(rec)
+            continue
+        if line in ('No SPD entries.', 'No SAD entries.'):
+            continue
+        if _HEX_ONLY.match(line):
+            _warn(warnings, n, 'stray hex-only line dropped')
+            continue
+        _unknown(warnings, n, line)
+    if cur is not None:
+        _finish_sp(cur, warnings)
+    return records
+
+
+def _finish_sp(rec, warns):
+    if rec['action'] is None:
+        _warn(warns, rec['line'], 'policy without a direction/action line')
+
+
+def parse_spd_ex(text):
+    """(records, warnings) for `setkey -DP` output."""
+    warns = []
+    return parse_spd(text, warns), warns

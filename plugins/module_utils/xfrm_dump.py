@@ -1,0 +1,866 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 fleet.ipsec contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Parse Linux `ip [-s] xfrm state` and `ip [-s] xfrm policy` output into plain records.
+
+The records have exactly the keys of the setkey parser's records (``SA_KEYS``,
+``SP_KEYS``, ``REQUEST_KEYS``, ``LIFETIME_KEYS`` in ``setkey_dump``; repeated here so this
+module stands alone), with None where iproute2 prints no such field. How xfrm maps
+onto that vocabulary:
+
+- ``proto esp|ah|comp`` -> ``proto`` ``esp|ah|ipcomp``; ``satype`` is the same, or
+  ``esp-udp`` when the SA has an ``encap type espinudp`` line (``natt`` True, the encap
+  ports in ``src_port``/``dst_port``, ``addr`` in ``nat_oa``).
+- Algorithm names are kept as the kernel names them (``enc`` ``cbc(aes)``, ``auth``
+  ``hmac(sha256)``, an AEAD such as ``rfc4106(gcm(aes))`` goes to ``enc`` with
+  ``auth`` None, as setkey shows ``aes-gcm-16``) and normalised in ``*_norm`` to the
+  setkey vocabulary described in ``setkey_dump`` (``aes-cbc``, ``hmac-sha256``,
+  ``aes-gcm-16`` for an ICV of 128 bits ...). ``ENC_NORM``, ``AUTH_NORM``, ``COMP_NORM``
+  hold the tables.
+- ``replay-window`` -> ``replay_window``; the anti-replay context -> ``replay_seq``,
+  ``replay_oseq``; ``stats:`` -> ``replay_dropped``, ``integrity_failed``; the flag
+  names -> ``flag_names`` and their bit string -> ``flags``.
+- ``lifetime config`` -> ``lifetime`` (``(INF)`` as 0, meaning no limit, as in PF_KEY);
+  ``lifetime current`` -> ``bytes``, ``packets``, ``created`` (add) and ``last_used``
+  (use, None for ``-``).
+- Policies: ``dir in|out|fwd`` -> ``dir``; ``socket in|out`` -> ``dir`` with ``socket``
+  True (per-socket policies, e.g. an IKE daemon's bypass, that a verifier ignores);
+  ``action block`` -> ``discard``; an allowing policy -> ``ipsec`` with templates, else
+  ``none``; ``index`` -> ``spid``; each ``tmpl`` -> one request whose ``level`` is ``use``
+  for ``level use`` and ``require`` otherwise; ``comp`` -> ``ipcomp``. Unspecified
+  transport-mode template endpoints (0.0.0.0, ::) become None, as setkey prints none.
+
+Key material in ``enc``/``auth``/``auth-trunc``/``aead`` lines is dropped while parsing;
+warnings about unknown lines mask every run of four or more hex digits.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+__all__ = [
+    'parse_state', 'parse_state_ex', 'parse_policy', 'parse_policy_ex',
+    'parse_sad', 'parse_spd',
+    'normalize_enc', 'normalize_auth', 'normalize_comp',
+    'SA_KEYS', 'SP_KEYS', 'REQUEST_KEYS', 'LIFETIME_KEYS',
+]
+
+# Same keys, same order as setkey_dump (a unit test holds them together).
+LIFETIME_KEYS = (
+    'hard_add', 'soft_add', 'hard_use', 'soft_use',
+    'hard_bytes', 'soft_bytes', 'hard_packets', 'soft_packets',
+    'hard_allocations', 'soft_allocations',
+)
+
+SA_KEYS = (
+    'format', 'line',
+    'src', 'dst', 'src_port', 'dst_port', 'natt',
+    'satype', 'proto', 'mode', 'spi', 'spi_hex', 'reqid', 'state',
+    'enc', 'enc_norm', 'auth', 'auth_norm', 'comp', 'comp_norm',
+    'replay_window', 'seq', 'flags', 'flag_names',
+    'bytes', 'packets', 'allocations',
+    'created', 'last_used', 'dumped_at', 'age',
+    'lifetime',
+    'nat_oa', 'nat_oai', 'nat_oar', 'encap_type',
+    'sadb_seq', 'pid', 'refcnt',
+    'replay_seq', 'replay_oseq', 'replay_dropped', 'integrity_failed',
+    'mark', 'if_id', 'selector',
+)
+
+SP_KEYS = (
+    'format', 'line',
+    'src', 'dst', 'src_port', 'dst_port', 'proto',
+    'dir', 'socket', 'action', 'priority', 'priority_class', 'ptype',
+    'requests',
+    'spid', 'seq', 'pid', 'refcnt', 'scope', 'ifname',
+    'mark', 'if_id',
+    'created', 'last_used', 'lifetime',
+)
+
+REQUEST_KEYS = ('proto', 'mode', 'src', 'dst', 'level', 'reqid', 'spi')
+
+SELECTOR_KEYS = ('src', 'dst', 'src_port', 'dst_port', 'proto')
+
+ENC_NORM = {
+    'cbc(aes)': 'aes-cbc', 'rfc3686(ctr(aes))': 'aes-ctr',
+    'cbc(des3_ede)': '3des-cbc', 'cbc(des)': 'des-cbc',
+    'ecb(cipher_null)': 'null', 'cipher_null': 'null',
+    'cbc(blowfish)': 'blowfish-cbc', 'cbc(cast5)': 'cast128-cbc', 'cbc(twofish)': 'twofish-cbc',
+    'cbc(serpent)': 'serpent-cbc', 'cbc(camellia)': 'camellia-cbc',
+    'rfc7539esp(chacha20,poly1305)': 'chacha20-poly1305',
+    'rfc4543(gcm(aes))': 'aes-gmac',
+}
+
+# AEAD names: the normalised name depends on the ICV length in bits.
+AEAD_NORM = {
+    'rfc4106(gcm(aes))': {128: 'aes-gcm-16', 96: 'aes-gcm-12', 64: 'aes-gcm-8'},
+    'rfc4309(ccm(aes))': {128: 'aes-ccm-16', 96: 'aes-ccm-12', 64: 'aes-ccm-8'},
+}
+
+AUTH_NORM = {
+    'hmac(md5)': 'hmac-md5', 'hmac(sha1)': 'hmac-sha1',
+    'hmac(sha256)': 'hmac-sha256', 'hmac(sha384)': 'hmac-sha384', 'hmac(sha512)': 'hmac-sha512',
+    'hmac(rmd160)': 'hmac-ripemd160', 'xcbc(aes)': 'aes-xcbc', 'cmac(aes)': 'aes-cmac',
+    'digest_null': 'null',
+}
+
+COMP_NORM = {'deflate': 'deflate', 'lzs': 'lzs', 'lzjh': 'lzjh'}
+
+_PROTOS = {'esp': 'esp', 'ah': 'ah', 'comp': 'ipcomp'}
+_MODES = frozenset(('transport', 'tunnel', 'ro', 'in_trigger', 'beet'))
+_DIRS = frozenset(('in', 'out', 'fwd'))
+_FLAG_NAMES = frozenset(('noecn', 'decap-dscp', 'nopmtudisc', 'wildrecv', 'icmp', 'af-unspec',
+                         'align4', 'esn', 'localok'))
+
+_ULP_NUM = {'0': 'any', '255': 'any', '1': 'icmp', '4': 'ip4', '6': 'tcp', '17': 'udp',
+            '41': 'ipv6', '47': 'gre', '50': 'esp', '51': 'ah', '58': 'icmp6',
+            '108': 'ipcomp', '132': 'sctp', '33': 'dccp', '135': 'mobility-header'}
+_ULP_NAME = {'ipv6-icmp': 'icmp6', 'icmpv6': 'icmp6', 'ipencap': 'ip4', 'ipv4': 'ip4',
+             'ipip': 'ip4', 'ipv6-crypt': 'esp', 'ipv6-auth': 'ah'}
+
+_MAX_U64 = (1 << 64) - 1
+_MAX_U32 = (1 << 32) - 1
+
+_V4 = r'\d{1,3}(?:\.\d{1,3}){3}'
+_V6 = r'(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|' + _V4 + r')'
+_ADDR_RE = re.compile(r'(?:' + _V4 + r'|' + _V6 + r')\Z')
+_ALG_RE = re.compile(r'[A-Za-z0-9_(),.+-]{1,64}\Z')
+_HEX_ONLY = re.compile(r'[0-9A-Fa-f\s]+\Z')
+_HEX4 = re.compile(r'[0-9A-Fa-f]{4,}')
+_HEX8 = re.compile(r'[0-9A-Fa-f]{8}')
+_WORD_RE = re.compile(r'[A-Za-z][A-Za-z0-9_.-]{0,31}\Z')
+_DATE_RE = re.compile(r'\d{4}-\d\d-\d\d\Z')
+_TIME_RE = re.compile(r'\d\d:\d\d:\d\d\Z')
+_MARK_RE = re.compile(r'(?:0x[0-9a-fA-F]{1,8}|\d{1,10})/0x[0-9a-fA-F]{1,8}\Z')
+
+
+# ---------------------------------------------------------------- helpers
+
+def _snippet(line):
+    s = _HEX4.sub('<hex>', line.strip()[:40])
+    s = ''.join(c if ' ' <= c < '\x7f' else '?' for c in s)
+    return s[:48]
+
+
+def _warn(warns, n, msg):
+    if warns is not None:
+        warns.append('line %d: %s' % (n, msg))
+
+
+def _unknown(warns, n, line):
+    if warns is not None:
+        warns.append('line %d: unrecognised line %r' % (n, _snippet(line)))
+
+
+def _uint(s, bound=_MAX_U64):
+    try:
+        if s[:2] in ('0x', '0X'):
+            v = int(s[2:], 16)
+        else:
+            v = int(s)
+    except (ValueError, TypeError):
+        return None
+    if v < 0 or v > bound:
+        return None
+    return v
+
+
+def _paren_int(s, bound=_MAX_U32):
+    """'0xce94f85a(3465869402)' -> 3465869402; '1(0x00000001)' -> 1."""
+    i = s.find('(')
+    return _uint(s[:i] if i >= 0 else s, bound)
+
+
+def _alg(tok):
+    if not _ALG_RE.match(tok):
+        return None
+    if tok.startswith(('0x', '0X')) or _HEX8.search(tok):
+        return None
+    if not tok.strip('0123456789abcdefABCDEF'):
+        return tok if tok.isdigit() and len(tok) <= 3 else None
+    return tok
+
+
+def normalize_enc(name, icv_bits=None):
+    """Normalised name of an xfrm encryption or AEAD algorithm (see the module docstring)."""
+    if name is None:
+        return None
+    aead = AEAD_NORM.get(name)
+    if aead is not None:
+        return aead.get(icv_bits, name)
+    return ENC_NORM.get(name, name)
+
+
+def normalize_auth(name):
+    if name is None:
+        return None
+    return AUTH_NORM.get(name, name)
+
+
+def normalize_comp(name):
+    if name is None:
+        return None
+    return COMP_NORM.get(name, name)
+
+
+def _is_addr(s):
+    return _ADDR_RE.match(s) is not None
+
+
+def _when(toks, i):
+    """toks[i:i+2] '2026-11-27', '18:58:04' -> '2026-11-27 18:58:04'; '-' or junk -> None."""
+    if i + 1 < len(toks) and _DATE_RE.match(toks[i]) and _TIME_RE.match(toks[i + 1]):
+        return toks[i] + ' ' + toks[i + 1]
+    return None
+
+
+def _ulp(tok):
+    if tok.isdigit():
+        if len(tok) > 3 or int(tok) > 255:
+            return None
+        return _ULP_NUM.get(tok, tok)
+    if not _WORD_RE.match(tok) or _HEX8.search(tok):
+        return None
+    low = tok.lower()
+    return _ULP_NAME.get(low, low)
+
+
+def _lifetime():
+    return dict.fromkeys(LIFETIME_KEYS)
+
+
+def _text_lines(text):
+    if text is None:
+        return []
+    if isinstance(text, bytes):
+        text = text.decode('utf-8', 'replace')
+    return text.split('\n')
+
+
+def _selector(toks, start, n, warns, prefixed):
+    """Parse 'src A/P dst B/Q [proto X] [sport N] [dport N] [type N] [code N] ...'.
+
+    Returns a dict with SELECTOR_KEYS, or None if src/dst are missing or malformed.
+    """
+    sel = dict.fromkeys(SELECTOR_KEYS)
+    i = start
+    end = len(toks)
+    while i < end - 1:
+        k = toks[i]
+        v = toks[i + 1]
+        if k in ('src', 'dst'):
+            addr, slash, plen = v.partition('/')
+            if not _is_addr(addr):
+                return None
+            if slash:
+                if not plen.isdigit() or int(plen) > 128:
+                    return None
+            elif prefixed:
+                plen = '128' if ':' in addr else '32'
+            sel[k] = addr + '/' + plen if (slash or prefixed) else addr
+        elif k == 'proto':
+            p = _ulp(v)
+            if p is None:
+                _warn(warns, n, 'malformed selector protocol')
+            sel['proto'] = p
+        elif k in ('sport', 'type'):
+            sel['src_port'] = _uint(v, 65535)
+        elif k in ('dport', 'code'):
+            sel['dst_port'] = _uint(v, 65535)
+        elif k in ('dev', 'uid', 'key'):
+            pass
+        else:
+            i += 1
+            continue
+        i += 2
+    if sel['src'] is None or sel['dst'] is None:
+        return None
+    if sel['proto'] is None:
+        sel['proto'] = 'any'
+    return sel
+
+
+def _lifetime_value(tok):
+    """'(INF)(bytes),' -> (0, 'bytes'); '3341(sec),' -> (3341, 'sec'); junk -> (None, None)."""
+    tok = tok.rstrip(',')
+    if not tok.endswith(')'):
+        return None, None
+    i = tok.rfind('(')
+    unit = tok[i + 1:-1]
+    val = tok[:i]
+    if val == '(INF)':
+        return 0, unit
+    return _uint(val), unit
+
+
+def _limit(rec, toks, n, warns):
+    # limit: soft (INF)(bytes), hard (INF)(bytes)
+    lt = rec['lifetime']
+    i = 1
+    while i < len(toks) - 1:
+        which = toks[i]
+        if which in ('soft', 'hard'):
+            v, unit = _lifetime_value(toks[i + 1])
+            if v is None or unit not in ('bytes', 'packets'):
+                _warn(warns, n, 'malformed lifetime limit')
+            else:
+                lt[which + '_' + unit] = v
+            i += 2
+        else:
+            i += 1
+
+
+def _expire(rec, toks, n, warns):
+    # expire add: soft 3341(sec), hard 3960(sec)
+    if len(toks) < 2 or toks[1] not in ('add:', 'use:'):
+        _warn(warns, n, 'malformed lifetime expiry')
+        return
+    kind = toks[1][:-1]
+    lt = rec['lifetime']
+    i = 2
+    while i < len(toks) - 1:
+        which = toks[i]
+        if which in ('soft', 'hard'):
+            v, unit = _lifetime_value(toks[i + 1])
+            if v is None or unit != 'sec':
+                _warn(warns, n, 'malformed lifetime expiry')
+            else:
+                lt[which + '_' + kind] = v
+            i += 2
+        else:
+            i += 1
+
+
+def _current_counts(rec, toks, n, warns):
+    # 840(bytes), 10(packets); a policy's counters are not kept
+    if 'packets' not in rec:
+        return
+    for tok in toks:
+        v, unit = _lifetime_value(tok)
+        if unit == 'bytes':
+            rec['bytes'] = v
+        elif unit == 'packets':
+            rec['packets'] = v
+        if v is None:
+            _warn(warns, n, 'malformed lifetime counters')
+            return
+
+
+def _add_use(rec, toks, n, warns):
+    # add 2026-11-27 18:58:04 use 2026-11-27 18:58:04   (or "use -")
+    rec['created'] = _when(toks, 1)
+    if rec['created'] is None:
+        _warn(warns, n, 'malformed add time')
+    for i in range(1, len(toks)):
+        if toks[i] == 'use':
+            rec['last_used'] = _when(toks, i + 1)
+            if rec['last_used'] is None and (i + 1 >= len(toks) or toks[i + 1] != '-'):
+                _warn(warns, n, 'malformed use time')
+            break
+
+
+def _lastused(rec, toks, n, warns):
+    t = _when(toks, 1)
+    if t is None:
+        if len(toks) < 2 or toks[1] != '-':
+            _warn(warns, n, 'malformed lastused time')
+    else:
+        rec['last_used'] = t
+
+
+def _mark(rec, toks, n, warns):
+    if len(toks) > 1 and _MARK_RE.match(toks[1]):
+        rec['mark'] = toks[1]
+    else:
+        _warn(warns, n, 'malformed mark')
+
+
+def _if_id(rec, toks, n, warns):
+    v = _uint(toks[1], _MAX_U32) if len(toks) > 1 else None
+    if v is None:
+        _warn(warns, n, 'malformed if_id')
+    else:
+        rec['if_id'] = v
+
+
+def _ignore(rec, toks, n, warns):
+    pass
+
+
+# ---------------------------------------------------------------- state
+
+_SA_TEMPLATE = dict.fromkeys(SA_KEYS)
+_SA_TEMPLATE['format'] = 'xfrm'
+_SA_TEMPLATE['natt'] = False
+
+
+def _sa_header(toks, n):
+    # src 10.77.0.11 dst 10.77.0.12
+    if len(toks) != 4 or toks[0] != 'src' or toks[2] != 'dst':
+        return None
+    if not (_is_addr(toks[1]) and _is_addr(toks[3])):
+        return None
+    rec = _SA_TEMPLATE.copy()
+    rec['line'] = n
+    rec['src'] = toks[1]
+    rec['dst'] = toks[3]
+    rec['lifetime'] = _lifetime()
+    rec['flag_names'] = []
+    return rec
+
+
+def _sa_id(rec, toks, n, warns):
+    # proto esp spi 0xce94f85a(3465869402) reqid 1(0x00000001) mode tunnel
+    i = 0
+    end = len(toks) - 1
+    while i < end:
+        k = toks[i]
+        v = toks[i + 1]
+        if k == 'proto':
+            p = _PROTOS.get(v)
+            if p is None:
+                _warn(warns, n, 'unknown xfrm protocol')
+            else:
+                rec['proto'] = p
+                if rec['satype'] != 'esp-udp':
+                    rec['satype'] = p
+        elif k == 'spi':
+            spi = _paren_int(v)
+            if spi is None:
+                _warn(warns, n, 'malformed spi')
+            else:
+                rec['spi'] = spi
+                rec['spi_hex'] = '0x%08x' % spi
+        elif k == 'reqid':
+            r = _paren_int(v)
+            if r is None:
+                _warn(warns, n, 'malformed reqid')
+            else:
+                rec['reqid'] = r
+        elif k == 'mode':
+            if v in _MODES or (v.isdigit() and len(v) <= 3):
+                rec['mode'] = v
+            else:
+                _warn(warns, n, 'malformed mode')
+        else:
+            i += 1
+            continue
+        i += 2
+
+
+def _sa_replay(rec, toks, n, warns):
+    if len(toks) > 2 and toks[2] == 'replay':
+        # stats: replay-window 0 replay 0 failed 0
+        i = 2
+        while i < len(toks) - 1:
+            if toks[i] == 'replay':
+                rec['replay_dropped'] = _uint(toks[i + 1])
+            elif toks[i] == 'failed':
+                rec['integrity_failed'] = _uint(toks[i + 1])
+            i += 2
+        return
+    # replay-window 0 seq 0x00000000 flag af-unspec (0x00100000)
+    rw = _uint(toks[1], _MAX_U32) if len(toks) > 1 else None
+    if rw is None:
+        _warn(warns, n, 'malformed replay-window')
+    else:
+        rec['replay_window'] = rw
+    i = 2
+    while i < len(toks):
+        k = toks[i]
+        if k == 'seq' and i + 1 < len(toks):
+            # iproute2 prints this field as "0x%08u": decimal digits behind a 0x
+            v = toks[i + 1]
+            v = v[2:] if v.startswith('0x') else v
+            rec['seq'] = int(v) if v.isdigit() and len(v) <= 20 else None
+            i += 2
+            continue
+        if k == 'flag':
+            names = []
+            j = i + 1
+            while j < len(toks):
+                t = toks[j]
+                if t.startswith('('):
+                    bits = t[1:t.find(')')] if ')' in t else ''
+                    if bits.startswith('0x') and len(bits) == 10 and not bits[2:].strip('01'):
+                        rec['flags'] = int(bits[2:], 2)
+                    break
+                if t in _FLAG_NAMES:
+                    names.append(t)
+                elif not (_WORD_RE.match(t) or t.isalnum()) or _HEX8.search(t):
+                    break
+                j += 1
+            rec['flag_names'] = names
+            break
+        i += 1
+
+
+def _sa_alg(rec, toks, n, warns):
+    kind = toks[0]
+    name = _alg(toks[1]) if len(toks) > 1 else None
+    if name is None:
+        _warn(warns, n, 'malformed %s algorithm' % kind)
+        return
+    if kind == 'enc':
+        rec['enc'] = name
+        rec['enc_norm'] = normalize_enc(name)
+    elif kind == 'aead':
+        icv = _uint(toks[-1], 1024) if len(toks) > 3 else None
+        rec['enc'] = name
+        rec['enc_norm'] = normalize_enc(name, icv)
+    elif kind == 'comp':
+        rec['comp'] = name
+        rec['comp_norm'] = normalize_comp(name)
+    else:  # auth, auth-trunc
+        rec['auth'] = name
+        rec['auth_norm'] = normalize_auth(name)
+
+
+def _sa_encap(rec, toks, n, warns):
+    # encap type espinudp sport 4500 dport 4500 addr 0.0.0.0
+    i = 1
+    while i < len(toks) - 1:
+        k, v = toks[i], toks[i + 1]
+        if k == 'type':
+            if v in ('espinudp', 'espinudp-nonike', 'espintcp') or v.isdigit():
+                rec['encap_type'] = v
+                if rec['proto'] in (None, 'esp'):
+                    rec['satype'] = 'esp-udp'
+                    rec['natt'] = True
+            else:
+                _warn(warns, n, 'malformed encap type')
+        elif k == 'sport':
+            rec['src_port'] = _uint(v, 65535)
+        elif k == 'dport':
+            rec['dst_port'] = _uint(v, 65535)
+        elif k == 'addr':
+            if _is_addr(v):
+                rec['nat_oa'] = v
+        i += 2
+
+
+def _sa_antireplay(rec, toks, n, warns):
+    # anti-replay context: seq 0x0, oseq 0xa, bitmap 0x00000000
+    # anti-replay esn context:   (details follow on the next lines)
+    i = 1
+    while i < len(toks) - 1:
+        k = toks[i]
+        if k in ('seq', 'oseq'):
+            v = _uint(toks[i + 1].rstrip(','), _MAX_U64)
+            rec['replay_seq' if k == 'seq' else 'replay_oseq'] = v
+            i += 2
+        else:
+            i += 1
+
+
+def _sa_esn_detail(rec, toks, n, warns):
+    # seq-hi 0x0, seq 0x0, oseq-hi 0x0, oseq 0x0
+    hi = {}
+    i = 0
+    while i < len(toks) - 1:
+        k = toks[i]
+        if k in ('seq', 'oseq', 'seq-hi', 'oseq-hi'):
+            hi[k] = _uint(toks[i + 1].rstrip(','), _MAX_U32)
+            i += 2
+        else:
+            i += 1
+    for lo, high, dest in (('seq', 'seq-hi', 'replay_seq'), ('oseq', 'oseq-hi', 'replay_oseq')):
+        if hi.get(lo) is not None:
+            rec[dest] = ((hi.get(high) or 0) << 32) | hi[lo]
+
+
+def _sa_sel(rec, toks, n, warns):
+    sel = _selector(toks, 1, n, warns, True)
+    if sel is None:
+        _warn(warns, n, 'malformed SA selector')
+    else:
+        rec['selector'] = sel
+
+
+_SA_DISPATCH = {
+    'proto': _sa_id, 'replay-window': _sa_replay,
+    'enc': _sa_alg, 'auth': _sa_alg, 'auth-trunc': _sa_alg, 'aead': _sa_alg, 'comp': _sa_alg,
+    'encap': _sa_encap, 'mark': _mark, 'if_id': _if_id,
+    'anti-replay': _sa_antireplay, 'seq-hi': _sa_esn_detail, 'replay_window': _ignore,
+    'sel': _sa_sel,
+    'lifetime': _ignore, 'limit:': _limit, 'expire': _expire, 'add': _add_use,
+    'stats:': _ignore, 'lastused': _lastused,
+    # printed by some iproute2 versions, of no use to the comparison
+    'output-mark': _ignore, 'coa': _ignore, 'security': _ignore, 'crypto': _ignore,
+    'dir': _ignore, 'extra-flag': _ignore, 'tfcpad': _ignore, 'pcpu-num': _ignore,
+    'offload': _ignore, 'smark': _ignore, 'oseq-hi': _ignore,
+}
+
+
+def _finish_sa(rec, warns):
+    if rec['proto'] is None:
+        _warn(warns, rec['line'], 'SA without a proto/spi line')
+
+
+def parse_state(text, warnings=None):
+    """Parse `ip [-s] xfrm state` output into a list of SA dicts (keys: SA_KEYS).
+
+    `warnings`, if a list, receives one string per line that was not understood
+    (never with key material in it). Empty input gives [].
+    """
+    records = []
+    cur = None
+    n = 0
+    bitmap_ok = False
+    dispatch = _SA_DISPATCH
+    for raw in _text_lines(text):
+        n += 1
+        line = raw.strip()
+        if not line:
+            continue
+        toks = line.split()
+        t0 = toks[0]
+        if t0 == 'src':
+            rec = _sa_header(toks, n)
+            if rec is None:
+                _unknown(warnings, n, line)
+                cur = None
+                continue
+            if cur is not None:
+                _finish_sa(cur, warnings)
+            cur = rec
+            records.append(rec)
+            bitmap_ok = False
+            continue
+        handler = dispatch.get(t0)
+        if handler is None and t0.endswith('(bytes),'):
+            handler = _current_counts
+        if handler is not None:
+            if cur is None:
+                _warn(warnings, n, 'line outside any SA')
+                continue
+            bitmap_ok = t0 in ('anti-replay', 'seq-hi', 'replay_window')
+            handler(cur, toks, n, warnings)
+            continue
+        if _HEX_ONLY.match(line):
+            # ESN replay bitmap words follow "replay_window N, bitmap-length N"
+            if not bitmap_ok:
+                _warn(warnings, n, 'stray hex-only line dropped')
+            continue
+        _unknown(warnings, n, line)
+    if cur is not None:
+        _finish_sa(cur, warnings)
+    return records
+
+
+def parse_state_ex(text):
+    """(records, warnings) for `ip xfrm state` output."""
+    warns = []
+    return parse_state(text, warns), warns
+
+
+# ---------------------------------------------------------------- policy
+
+_SP_TEMPLATE = dict.fromkeys(SP_KEYS)
+_SP_TEMPLATE['format'] = 'xfrm'
+_SP_TEMPLATE['socket'] = False
+
+
+def _sp_header(toks, n, warns):
+    sel = _selector(toks, 0, n, warns, True)
+    if sel is None:
+        return None
+    rec = _SP_TEMPLATE.copy()
+    rec['line'] = n
+    rec['src'] = sel['src']
+    rec['dst'] = sel['dst']
+    rec['src_port'] = sel['src_port']
+    rec['dst_port'] = sel['dst_port']
+    rec['proto'] = sel['proto']
+    rec['requests'] = []
+    rec['lifetime'] = _lifetime()
+    rec['action'] = 'allow'  # resolved in _finish_sp
+    return rec
+
+
+def _sp_dir(rec, toks, n, warns):
+    # dir out [action allow|block] [index N] priority N ptype main [share any] [flag ... (0x..)]
+    # socket in priority 0 ptype main
+    if toks[0] == 'socket':
+        rec['socket'] = True
+    d = toks[1] if len(toks) > 1 else None
+    if d in _DIRS:
+        rec['dir'] = d
+    else:
+        _warn(warns, n, 'malformed policy direction')
+    i = 2
+    while i < len(toks) - 1:
+        k, v = toks[i], toks[i + 1]
+        if k == 'action':
+            if v in ('allow', 'block'):
+                rec['action'] = v
+            else:
+                rec['action'] = None
+                _warn(warns, n, 'unknown policy action')
+        elif k == 'index':
+            rec['spid'] = _uint(v, _MAX_U32)
+        elif k == 'priority':
+            p = _uint(v, _MAX_U32)
+            if p is None:
+                _warn(warns, n, 'malformed priority')
+            rec['priority'] = p
+        elif k == 'ptype':
+            if v in ('main', 'sub') or (v.isdigit() and len(v) <= 3):
+                rec['ptype'] = v
+        elif k in ('share', 'flag'):
+            pass
+        else:
+            i += 1
+            continue
+        i += 2
+
+
+def _sp_tmpl(rec, toks, n, warns):
+    # tmpl src 10.77.0.11 dst 10.77.0.12
+    req = dict.fromkeys(REQUEST_KEYS)
+    req['level'] = 'require'
+    req['reqid'] = 0
+    if len(toks) == 5 and toks[1] == 'src' and toks[3] == 'dst' and _is_addr(toks[2]) and _is_addr(toks[4]):
+        req['src'] = toks[2]
+        req['dst'] = toks[4]
+    else:
+        _warn(warns, n, 'malformed template endpoints')
+    rec['requests'].append(req)
+
+
+def _sp_tmpl_id(rec, toks, n, warns):
+    # proto esp spi 0xc0800800 reqid 1 mode tunnel
+    if not rec['requests']:
+        _warn(warns, n, 'template details without a tmpl line')
+        return
+    req = rec['requests'][-1]
+    i = 0
+    while i < len(toks) - 1:
+        k, v = toks[i], toks[i + 1]
+        if k == 'proto':
+            p = _PROTOS.get(v)
+            if p is None:
+                _warn(warns, n, 'unknown template protocol')
+            req['proto'] = p
+        elif k == 'spi':
+            spi = _paren_int(v)
+            req['spi'] = spi if spi else None
+        elif k == 'reqid':
+            r = _paren_int(v)
+            if r is None:
+                _warn(warns, n, 'malformed template reqid')
+            else:
+                req['reqid'] = r
+        elif k == 'mode':
+            if v in _MODES:
+                req['mode'] = v
+            else:
+                _warn(warns, n, 'malformed template mode')
+        else:
+            i += 1
+            continue
+        i += 2
+
+
+def _sp_level(rec, toks, n, warns):
+    # level use | level required share any | level 3
+    if not rec['requests'] or len(toks) < 2:
+        _warn(warns, n, 'template level without a tmpl line')
+        return
+    v = toks[1]
+    if v == 'use':
+        rec['requests'][-1]['level'] = 'use'
+    elif v == 'required':
+        rec['requests'][-1]['level'] = 'require'
+    elif v.isdigit() and len(v) <= 3:
+        rec['requests'][-1]['level'] = v
+    else:
+        _warn(warns, n, 'malformed template level')
+
+
+_SP_DISPATCH = {
+    'dir': _sp_dir, 'socket': _sp_dir,
+    'tmpl': _sp_tmpl, 'proto': _sp_tmpl_id, 'level': _sp_level, 'enc-mask': _ignore,
+    'mark': _mark, 'if_id': _if_id,
+    'lifetime': _ignore, 'limit:': _limit, 'expire': _expire, 'add': _add_use,
+    'lastused': _lastused,
+    'security': _ignore, 'coa': _ignore, 'offload': _ignore, 'crypto': _ignore,
+}
+
+
+def _finish_sp(rec, warns):
+    action = rec['action']
+    if action == 'block':
+        rec['action'] = 'discard'
+    elif action == 'allow':
+        rec['action'] = 'ipsec' if rec['requests'] else 'none'
+    if rec['dir'] is None:
+        _warn(warns, rec['line'], 'policy without a dir/socket line')
+    for req in rec['requests']:
+        if req['mode'] == 'transport':
+            for k in ('src', 'dst'):
+                if req[k] in ('0.0.0.0', '::'):
+                    req[k] = None
+
+
+def parse_policy(text, warnings=None):
+    """Parse `ip [-s] xfrm policy` output into a list of policy dicts (keys: SP_KEYS).
+
+    `warnings`, if a list, receives one string per line that was not understood.
+    Empty input gives [].
+    """
+    records = []
+    cur = None
+    n = 0
+    dispatch = _SP_DISPATCH
+    for raw in _text_lines(text):
+        n += 1
+        line = raw.strip()
+        if not line:
+            continue
+        toks = line.split()
+        t0 = toks[0]
+        if t0 == 'src':
+            rec = _sp_header(toks, n, warnings)
+            if rec is None:
+                _unknown(warnings, n, line)
+                if cur is not None:
+                    _finish_sp(cur, warnings)
+                cur = None
+                continue
+            if cur is not None:
+                _finish_sp(cur, warnings)
+            cur = rec
+            records.append(rec)
+            continue
+        handler = dispatch.get(t0)
+        if handler is None and t0.endswith('(bytes),'):
+            handler = _current_counts
+        if handler is not None:
+            if cur is None:
+                _warn(warnings, n, 'line outside any policy')
+                continue
+            handler(cur, toks, n, warnings)
+            continue
+        if _HEX_ONLY.match(line):
+            _warn(warnings, n, 'stray hex-only line dropped')
+            continue
+        _unknown(warnings, n, line)
+    if cur is not None:
+        _finish_sp(cur, warnings)
+    return records
+
+
+def parse_policy_ex(text):
+    """(records, warnings) for `ip xfrm policy` output."""
+    warns = []
+    return parse_policy(text, warns), warns
+
+
+# The setkey module's names, for callers that treat both formats alike.
+parse_sad = parse_state
+parse_spd = parse_policy

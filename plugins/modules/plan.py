@@ -1,0 +1,100 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 fleet.ipsec contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: plan
+short_description: Validate the IPsec inventory and compute every host's plan
+version_added: 0.1.0
+description:
+  - Reads C(ipsec_tunnels), C(ipsec_topologies), C(ipsec_psk_master), C(ipsec_defaults) and each
+    host's C(ipsec_address), C(ipsec_subnets) and C(ipsec_backend), validates all of it, expands the
+    topologies into tunnels and cuts the result into one slice per host.
+  - Every problem is reported at once, each naming the tunnel (or topology, or host) and the field,
+    before any host is touched.
+  - Run it once per play (C(run_once=true)); the plan is published as a fact on every host of the play.
+  - The plan contains no key. Peers carry a C(psk_ref) that the P(fleet.ipsec.psk#filter) filter
+    resolves inside C(no_log) tasks.
+  - This is an action plugin; it runs on the controller only.
+author:
+  - fleet.ipsec contributors
+options:
+  hosts:
+    description:
+      - Inventory hosts to read addresses from. Defaults to every host of the inventory, so the plan
+        is the same whatever C(--limit) says.
+    type: list
+    elements: str
+  fact:
+    description:
+      - Name of the fact that receives the plan.
+    type: str
+    default: ipsec_plan
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Computes the plan; changes nothing anywhere.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+seealso:
+  - name: Plan format
+    description: What each host's slice holds.
+    link: https://github.com/fleet-ipsec/fleet.ipsec/blob/main/docs/plan.md
+notes:
+  - The data layout of the plan is described in C(docs/plan.md) of the collection.
+'''
+
+EXAMPLES = r'''
+- name: Validate the inventory and plan every tunnel
+  fleet.ipsec.plan:
+  run_once: true
+
+- name: Plan under another fact name, from the hosts of one group only
+  fleet.ipsec.plan:
+    hosts: "{{ groups['vpn'] }}"
+    fact: vpn_plan
+  run_once: true
+'''
+
+RETURN = r'''
+tunnels:
+  description: Number of tunnels in the plan.
+  returned: success
+  type: int
+  sample: 1
+hosts:
+  description: Number of inventory hosts with a slice.
+  returned: success
+  type: int
+  sample: 2
+errors:
+  description: Every validation problem, one per item.
+  returned: failure
+  type: list
+  elements: str
+  sample:
+    - "tunnel 'gluon-mason': selectors.mason[0]: '10.0.0.300/32' is not an IP network"
+ansible_facts:
+  description: The plan, under the name given by O(fact).
+  returned: success
+  type: dict
+  contains:
+    ipsec_plan:
+      description: The plan; see C(docs/plan.md).
+      type: dict
+      returned: success
+'''

@@ -1,0 +1,28 @@
+# Copyright (c) 2026 fleet.ipsec contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Make this checkout importable as ansible_collections.fleet.ipsec for plain pytest.
+
+ansible-test does this itself by copying the collection; for a quick `pytest tests/unit`
+a symlinked ansible_collections tree in a temporary directory is enough.
+"""
+
+import os
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _collection_root():
+    here = ROOT.split(os.sep)
+    if here[-3:-2] == ['ansible_collections'] and here[-2:] == ['fleet', 'ipsec']:
+        return os.sep.join(here[:-3])
+    base = tempfile.mkdtemp(prefix='fleet-ipsec-')
+    os.makedirs(os.path.join(base, 'ansible_collections', 'fleet'))
+    os.symlink(ROOT, os.path.join(base, 'ansible_collections', 'fleet', 'ipsec'))
+    return base
+
+
+if 'ansible_collections.fleet.ipsec' not in sys.modules:
+    sys.path.insert(0, _collection_root())

@@ -345,7 +345,7 @@ def uml_sessions():
             stat = (proc / "stat").read_text()
         except OSError:
             continue
-        sid = int(stat.rsplit(")", 1)[1].split()[4])
+        sid = int(stat.rsplit(")", 1)[1].split()[3])  # state ppid pgrp session
         members.setdefault(sid, []).append(int(proc.name))
         if marker.encode() in argv and int(proc.name) == sid:
             leaders.add(sid)

@@ -66,6 +66,7 @@ class ActionModule(ActionBase):
             'topologies': self._var(task_vars, 'ipsec_topologies', []),
             'psk_master': self._var(task_vars, 'ipsec_psk_master'),
             'defaults': self._var(task_vars, 'ipsec_defaults', {}),
+            'management': self._var(task_vars, 'ipsec_management_networks', []),
         }
         try:
             plan = build_plan(inventory)

@@ -121,11 +121,12 @@ class Tunnel:
 
 
 class Fleet:
-    """The validated fleet: endpoints by name and tunnels sorted by name."""
+    """The validated fleet: endpoints by name, tunnels sorted by name, management networks."""
 
-    def __init__(self, endpoints, tunnels):
+    def __init__(self, endpoints, tunnels, management=()):
         self.endpoints = endpoints
         self.tunnels = tunnels
+        self.management = management
 
     def __repr__(self):
         return 'Fleet(%d endpoints, %d tunnels)' % (len(self.endpoints), len(self.tunnels))
@@ -674,7 +675,33 @@ def build_fleet(inventory):
     for index, raw in enumerate(topologies):
         builder.add_topology(index, raw)
     builder.check_overlaps()
+    management = management_selectors(inventory.get('management'), builder.errors)
     if builder.errors.items:
         raise ModelError(builder.errors.items)
     builder.tunnels.sort(key=lambda t: t.name)
-    return Fleet(builder.endpoints, builder.tunnels)
+    return Fleet(builder.endpoints, builder.tunnels, management)
+
+
+def management_selectors(networks, errors=None):
+    """Management networks (or bare addresses) as selectors, in order, without repeats.
+
+    These get bypass policies ahead of every tunnel policy, so the controller keeps
+    reaching each host whatever the tunnels claim.
+    """
+    own_errors = errors is None
+    errors = _Errors() if own_errors else errors
+    result = []
+    seen = set()
+    for index, raw in enumerate(_as_list(networks)):
+        selector = parse_network(raw)
+        if selector is None:
+            address = parse_address(raw)
+            selector = _host_selector(*address) if address else None
+        if selector is None:
+            errors.add('ipsec_management_networks[%d]' % index, None, '%r is not an IP network or address' % (raw,))
+        elif selector.text not in seen:
+            seen.add(selector.text)
+            result.append(selector)
+    if own_errors and errors.items:
+        raise ModelError(errors.items)
+    return result

@@ -87,7 +87,8 @@ def plan_fleet(fleet):
     for host in hosts.values():
         # Stable: equal precedence keeps tunnel-name order (fleet.tunnels is sorted).
         host['policies'].sort(key=_by_precedence)
-    return {'version': PLAN_VERSION, 'tunnels': tunnels, 'hosts': hosts}
+    return {'version': PLAN_VERSION, 'tunnels': tunnels, 'hosts': hosts,
+            'management': [s.text for s in fleet.management]}
 
 
 def build_plan(inventory):

@@ -52,6 +52,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gc
 import re
 
 __all__ = [
@@ -134,8 +135,10 @@ _ULP_NUM = {'0': 'any', '255': 'any', '1': 'icmp', '4': 'ip4', '6': 'tcp', '17':
 _ULP_NAME = {'ipv6-icmp': 'icmp6', 'icmpv6': 'icmp6', 'ipencap': 'ip4', 'ipv4': 'ip4',
              'ipip': 'ip4', 'ipv6-crypt': 'esp', 'ipv6-auth': 'ah', 'mobility-header': 'mobility-header'}
 
-_MONTHS = {'Jan': 1, 'Feb': 2, 'Mar': 3, 'Apr': 4, 'May': 5, 'Jun': 6,
-           'Jul': 7, 'Aug': 8, 'Sep': 9, 'Oct': 10, 'Nov': 11, 'Dec': 12}
+_MONTHS = {'Jan': '01', 'Feb': '02', 'Mar': '03', 'Apr': '04', 'May': '05', 'Jun': '06',
+           'Jul': '07', 'Aug': '08', 'Sep': '09', 'Oct': '10', 'Nov': '11', 'Dec': '12'}
+_DAYS = dict(('%d' % d, '%02d' % d) for d in range(1, 32))
+_DAYS.update(('%02d' % d, '%02d' % d) for d in range(1, 10))
 
 _MAX_U64 = (1 << 64) - 1
 _MAX_U32 = (1 << 32) - 1
@@ -196,15 +199,28 @@ def _suffix_int(s, suffix):
     return _uint(s)
 
 
+_ALG_CACHE = {}
+
+
 def _alg(tok):
     """An algorithm name fit to keep, or None (refuses anything that could be key hex)."""
+    name = _ALG_CACHE.get(tok)
+    if name is not None:
+        return name
+    name = _alg_check(tok)
+    if name is not None and len(_ALG_CACHE) < 256:
+        _ALG_CACHE[tok] = name
+    return name
+
+
+def _alg_check(tok):
     if not _ALG_RE.match(tok):
         return None
     if tok.startswith(('0x', '0X')) or _HEX8.search(tok):
         return None
     stripped = tok.strip('0123456789abcdefABCDEF')
     if not stripped:  # only hex digits: a number id at most
-        return tok if tok.isdigit() and len(tok) <= 3 else None
+        return tok if tok.isdecimal() and len(tok) <= 3 else None
     return tok
 
 
@@ -241,13 +257,12 @@ def _ctime(toks, i):
     m = _MONTHS.get(toks[i])
     if m is None:
         return None
-    d, t, y = toks[i + 1], toks[i + 2], toks[i + 3]
-    if not (d.isdigit() and y.isdigit() and len(y) == 4 and _TIME_RE.match(t)):
+    d = _DAYS.get(toks[i + 1])
+    t = toks[i + 2]
+    y = toks[i + 3]
+    if d is None or len(y) != 4 or not y.isdecimal() or len(t) != 8 or not _TIME_RE.match(t):
         return None
-    d = int(d)
-    if not 1 <= d <= 31:
-        return None
-    return '%s-%02d-%02d %s' % (y, m, d, t)
+    return y + '-' + m + '-' + d + ' ' + t
 
 
 def _key_of(t0):
@@ -255,8 +270,12 @@ def _key_of(t0):
     return t0[:eq] if eq > 0 else t0
 
 
+_LIFETIME_TEMPLATE = dict.fromkeys(LIFETIME_KEYS)
+_REQUEST_TEMPLATE = dict.fromkeys(REQUEST_KEYS)
+
+
 def _lifetime():
-    return dict.fromkeys(LIFETIME_KEYS)
+    return _LIFETIME_TEMPLATE.copy()
 
 
 _SA_TEMPLATE = dict.fromkeys(SA_KEYS)
@@ -274,6 +293,23 @@ def _text_lines(text):
     if isinstance(text, bytes):
         text = text.decode('utf-8', 'replace')
     return text.split('\n')
+
+
+class _GcPaused(object):
+    """Pause the cyclic collector while a parse allocates many small dicts.
+
+    The records hold no reference cycles; without the pause, collections triggered by
+    the growing number of live dicts make a 100,000-record parse superlinear.
+    """
+
+    def __enter__(self):
+        self.was = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        if self.was:
+            gc.enable()
+        return False
 
 
 # ---------------------------------------------------------------- SAD
@@ -315,15 +351,32 @@ def _sa_type(rec, toks, n, warns):
         base = 'esp'
     else:
         base = satype
-    if base not in _SA_TYPES and not (base.isdigit() and len(base) <= 3):
+    if base not in _SA_TYPES and not (base.isdecimal() and len(base) <= 3):
         _warn(warns, n, 'unknown SA type')
         return
     rec['satype'] = satype
     rec['proto'] = base
+    if len(toks) == 4:
+        # the usual "esp mode=tunnel spi=4097(0x00001001) reqid=100(0x00000064)"
+        m, sp, rq = toks[1], toks[2], toks[3]
+        i = sp.find('(')
+        j = rq.find('(')
+        if m[:5] == 'mode=' and m[5:] in _MODES and sp[:4] == 'spi=' and rq[:6] == 'reqid=' and i > 4 and j > 6:
+            spi = sp[4:i]
+            reqid = rq[6:j]
+            if spi.isdecimal() and reqid.isdecimal() and len(spi) <= 10 and len(reqid) <= 10:
+                spi = int(spi)
+                reqid = int(reqid)
+                if spi <= _MAX_U32 and reqid <= _MAX_U32:
+                    rec['mode'] = m[5:]
+                    rec['spi'] = spi
+                    rec['spi_hex'] = '0x%08x' % spi
+                    rec['reqid'] = reqid
+                    return
     for tok in toks[1:]:
         k, _, v = tok.partition('=')
         if k == 'mode':
-            if v in _MODES or (v.isdigit() and len(v) <= 3):
+            if v in _MODES or (v.isdecimal() and len(v) <= 3):
                 rec['mode'] = v
             else:
                 _warn(warns, n, 'malformed mode')
@@ -375,6 +428,21 @@ def _sa_comp(rec, toks, n, warns):
 
 
 def _sa_seq(rec, toks, n, warns):
+    if len(toks) == 4:
+        # the usual "seq=0x00000000 replay=16 flags=0x00000400 state=mature" layout
+        a, b, c, d = toks
+        if (a[:6] == 'seq=0x' and b[:7] == 'replay=' and c[:8] == 'flags=0x'
+                and d[6:] in _SA_STATES and d[:6] == 'state='):
+            try:
+                rec['seq'] = int(a[6:], 16)
+                rec['replay_window'] = int(b[7:])
+                rec['flags'] = int(c[8:], 16)
+            except ValueError:
+                pass
+            else:
+                if rec['seq'] <= _MAX_U64 and rec['replay_window'] <= _MAX_U32 and rec['flags'] <= _MAX_U32:
+                    rec['state'] = d[6:]
+                    return
     for tok in toks:
         k, _, v = tok.partition('=')
         if k == 'seq':
@@ -396,7 +464,7 @@ def _sa_seq(rec, toks, n, warns):
             else:
                 rec['flags'] = x
         elif k == 'state':
-            if v in _SA_STATES or (v.isdigit() and len(v) <= 3):
+            if v in _SA_STATES or (v.isdecimal() and len(v) <= 3):
                 rec['state'] = v
             else:
                 _warn(warns, n, 'malformed state')
@@ -404,6 +472,13 @@ def _sa_seq(rec, toks, n, warns):
 
 def _sa_created(rec, toks, n, warns):
     # created: Nov 21 06:15:17 2017   current: Nov 21 07:07:10 2017
+    if len(toks) == 10 and toks[5] == 'current:':
+        a = _ctime(toks, 1)
+        b = _ctime(toks, 6)
+        if a is not None and b is not None:
+            rec['created'] = a
+            rec['dumped_at'] = b
+            return
     rec['created'] = _ctime(toks, 1)
     if rec['created'] is None and len(toks) > 1 and toks[1] != 'current:':
         _warn(warns, n, 'malformed created time')
@@ -442,31 +517,78 @@ _ALLOC_KEYS = {'allocated:': 'allocations', 'hard:': '.hard_allocations', 'soft:
 _SADB_KEYS = {'sadb_seq': 'sadb_seq', 'pid': 'pid', 'refcnt': 'refcnt'}
 
 
+def _triple(rec, toks, i, cut, k0, k1, k2):
+    """Fast path for 'label: V  hard: V  soft: V' at toks[i:i+6]; False if not that shape."""
+    if len(toks) != i + 6 or toks[i + 2] != 'hard:' or toks[i + 4] != 'soft:':
+        return False
+    if cut:
+        a, b, c = toks[i + 1][:-cut], toks[i + 3][:-cut], toks[i + 5][:-cut]
+    else:
+        a, b, c = toks[i + 1], toks[i + 3], toks[i + 5]
+    if not (a.isdecimal() and b.isdecimal() and c.isdecimal() and len(a) < 20 and len(b) < 20 and len(c) < 20):
+        return False
+    a, b, c = int(a), int(b), int(c)
+    lt = rec['lifetime']
+    if k0 is not None:
+        rec[k0] = a
+    lt[k1] = b
+    lt[k2] = c
+    return True
+
+
 def _sa_diff(rec, toks, n, warns):
+    if toks[1][-3:] == '(s)' and _triple(rec, toks, 0, 3, 'age', 'hard_add', 'soft_add'):
+        return
     _pairs(rec, toks, 0, _DIFF_KEYS, '(s)', n, warns)
 
 
 def _sa_last(rec, toks, n, warns):
-    used = _ctime(toks, 1)
-    if used is not None:
-        rec['last_used'] = used
-        start = 5
-    else:
-        if len(toks) > 1 and toks[1] != 'hard:':
-            _warn(warns, n, 'malformed last-use time')
+    if len(toks) == 5 and toks[1] == 'hard:':
         start = 1
+    else:
+        used = _ctime(toks, 1)
+        if used is not None:
+            rec['last_used'] = used
+            start = 5
+        else:
+            if len(toks) > 1 and toks[1] != 'hard:':
+                _warn(warns, n, 'malformed last-use time')
+            start = 1
+    if len(toks) == start + 4 and toks[start] == 'hard:' and toks[start + 2] == 'soft:':
+        a, b = toks[start + 1][:-3], toks[start + 3][:-3]
+        if (toks[start + 1][-3:] == '(s)' and toks[start + 3][-3:] == '(s)' and a.isdecimal() and b.isdecimal()
+                and len(a) < 20 and len(b) < 20):
+            lt = rec['lifetime']
+            lt['hard_use'] = int(a)
+            lt['soft_use'] = int(b)
+            return
     _pairs(rec, toks, start, _LAST_KEYS, '(s)', n, warns)
 
 
 def _sa_bytes(rec, toks, n, warns):
+    if toks[1][-7:] == '(bytes)' and _triple(rec, toks, 0, 7, 'bytes', 'hard_bytes', 'soft_bytes'):
+        return
     _pairs(rec, toks, 0, _BYTES_KEYS, '(bytes)', n, warns)
 
 
 def _sa_alloc(rec, toks, n, warns):
+    if _triple(rec, toks, 0, 0, 'allocations', 'hard_allocations', 'soft_allocations'):
+        return
     _pairs(rec, toks, 0, _ALLOC_KEYS, None, n, warns)
 
 
 def _sa_sadb(rec, toks, n, warns):
+    if len(toks) == 3 and toks[1][:4] == 'pid=' and toks[2][:7] == 'refcnt=' and toks[0][:9] == 'sadb_seq=':
+        try:
+            a, b, c = int(toks[0][9:]), int(toks[1][4:]), int(toks[2][7:])
+        except ValueError:
+            pass
+        else:
+            if 0 <= a <= _MAX_U64 and 0 <= b <= _MAX_U64 and 0 <= c <= _MAX_U64:
+                rec['sadb_seq'] = a
+                rec['pid'] = b
+                rec['refcnt'] = c
+                return
     for tok in toks:
         k, _, v = tok.partition('=')
         dest = _SADB_KEYS.get(k)
@@ -515,29 +637,36 @@ def parse_sad(text, warnings=None):
     `warnings`, if a list, receives one string per line that was not understood
     (never with key material in it). 'No SAD entries.' and empty input give [].
     """
+    with _GcPaused():
+        return _parse_sad(text, warnings)
+
+
+def _parse_sad(text, warnings):
     records = []
     cur = None
     in_key = False
     n = 0
     dispatch = _SA_DISPATCH
+    key_lines = ('E:', 'A:')
     for raw in _text_lines(text):
         n += 1
-        line = raw.strip()
-        if not line:
+        toks = raw.split()
+        if not toks:
             continue
-        toks = line.split()
         t0 = toks[0]
-        handler = dispatch.get(_key_of(t0))
+        handler = dispatch.get(t0)
+        if handler is None and '=' in t0:
+            handler = dispatch.get(_key_of(t0))
         if handler is not None:
+            in_key = t0 in key_lines
             if cur is None:
-                if t0 not in ('E:', 'A:'):
+                if not in_key:
                     _warn(warnings, n, 'line outside any SA')
-                in_key = t0 in ('E:', 'A:')
                 continue
-            in_key = t0 in ('E:', 'A:')
             handler(cur, toks, n, warnings)
             continue
         # not a known field: a new SA, key continuation, or noise
+        line = raw.strip()
         rec = _sa_header(toks, n)
         if rec is not None:
             if cur is not None:
@@ -589,7 +718,7 @@ def _selector(tok):
         return None
     full = 128 if ':' in addr else 32
     if slash:
-        if not plen.isdigit() or int(plen) > full:
+        if not plen.isdecimal() or int(plen) > full:
             return None
         plen = int(plen)
     else:
@@ -603,7 +732,7 @@ def _ulp(tok):
         return 'any'
     if tok.endswith(')'):  # NetBSD prints '4(ipv4)'
         tok = tok[:tok.find('(')]
-    if tok.isdigit():
+    if tok.isdecimal():
         if len(tok) > 3 or int(tok) > 255:
             return None
         return _ULP_NUM.get(tok, tok)
@@ -694,7 +823,7 @@ def _sp_request(rec, toks, n, warns):
     if len(parts) < 3 or parts[0] not in _REQ_PROTOS:
         _warn(warns, n, 'malformed ipsec request')
         return
-    req = dict.fromkeys(REQUEST_KEYS)
+    req = _REQUEST_TEMPLATE.copy()
     req['proto'] = parts[0]
     req['reqid'] = 0
     mode = parts[1]
@@ -744,6 +873,17 @@ _SP_LIFE_KEYS = {'lifetime:': '.hard_add', 'validtime:': '.hard_use'}
 
 
 def _sp_lifetime(rec, toks, n, warns):
+    if len(toks) == 4 and toks[2] == 'validtime:' and toks[1][-3:] == '(s)' and toks[3][-3:] == '(s)':
+        try:
+            a, b = int(toks[1][:-3]), int(toks[3][:-3])
+        except ValueError:
+            pass
+        else:
+            if 0 <= a <= _MAX_U64 and 0 <= b <= _MAX_U64:
+                lt = rec['lifetime']
+                lt['hard_add'] = a
+                lt['hard_use'] = b
+                return
     _pairs(rec, toks, 0, _SP_LIFE_KEYS, '(s)', n, warns)
 
 
@@ -752,6 +892,19 @@ _SPID_KEYS = {'spid': 'spid', 'seq': 'seq', 'pid': 'pid'}
 
 def _sp_spid(rec, toks, n, warns):
     # spid=1 seq=3 pid=778 scope=ifnet ifname=ipsec0
+    if len(toks) >= 3 and toks[1][:4] == 'seq=' and toks[2][:4] == 'pid=' and toks[0][:5] == 'spid=':
+        try:
+            a, b, c = int(toks[0][5:]), int(toks[1][4:]), int(toks[2][4:])
+        except ValueError:
+            pass
+        else:
+            if 0 <= a <= _MAX_U64 and 0 <= b <= _MAX_U64 and 0 <= c <= _MAX_U64:
+                rec['spid'] = a
+                rec['seq'] = b
+                rec['pid'] = c
+                if len(toks) == 3:
+                    return
+                toks = toks[3:]
     for tok in toks:
         k, _, v = tok.partition('=')
         dest = _SPID_KEYS.get(k)
@@ -762,7 +915,7 @@ def _sp_spid(rec, toks, n, warns):
             else:
                 rec[dest] = x
         elif k == 'scope':
-            if v in _SCOPES or (v.isdigit() and len(v) <= 3):
+            if v in _SCOPES or (v.isdecimal() and len(v) <= 3):
                 rec['scope'] = v
             else:
                 _warn(warns, n, 'malformed scope')
@@ -796,24 +949,31 @@ def parse_spd(text, warnings=None):
     `warnings`, if a list, receives one string per line that was not understood.
     'No SPD entries.' and empty input give [].
     """
+    with _GcPaused():
+        return _parse_spd(text, warnings)
+
+
+def _parse_spd(text, warnings):
     records = []
     cur = None
     n = 0
     dispatch = _SP_DISPATCH
     for raw in _text_lines(text):
         n += 1
-        line = raw.strip()
-        if not line:
+        toks = raw.split()
+        if not toks:
             continue
-        toks = line.split()
         t0 = toks[0]
-        handler = dispatch.get(_key_of(t0))
+        handler = dispatch.get(t0)
+        if handler is None and '=' in t0:
+            handler = dispatch.get(_key_of(t0))
         if handler is not None:
             if cur is None:
                 _warn(warnings, n, 'line outside any policy')
                 continue
             handler(cur, toks, n, warnings)
             continue
+        line = raw.strip()
         if '/' in t0 and t0.split('/', 1)[0] in _REQ_PROTOS and cur is not None:
             _sp_request(cur, toks, n, warnings)
             continue

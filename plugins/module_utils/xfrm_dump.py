@@ -181,7 +181,7 @@ def _alg(tok):
     if tok.startswith(('0x', '0X')) or _HEX8.search(tok):
         return None
     if not tok.strip('0123456789abcdefABCDEF'):
-        return tok if tok.isdigit() and len(tok) <= 3 else None
+        return tok if tok.isdecimal() and len(tok) <= 3 else None
     return tok
 
 
@@ -219,7 +219,7 @@ def _when(toks, i):
 
 
 def _ulp(tok):
-    if tok.isdigit():
+    if tok.isdecimal():
         if len(tok) > 3 or int(tok) > 255:
             return None
         return _ULP_NUM.get(tok, tok)
@@ -229,8 +229,13 @@ def _ulp(tok):
     return _ULP_NAME.get(low, low)
 
 
+_LIFETIME_TEMPLATE = dict.fromkeys(LIFETIME_KEYS)
+_REQUEST_TEMPLATE = dict.fromkeys(REQUEST_KEYS)
+_SELECTOR_TEMPLATE = dict.fromkeys(SELECTOR_KEYS)
+
+
 def _lifetime():
-    return dict.fromkeys(LIFETIME_KEYS)
+    return _LIFETIME_TEMPLATE.copy()
 
 
 def _text_lines(text):
@@ -246,7 +251,7 @@ def _selector(toks, start, n, warns, prefixed):
 
     Returns a dict with SELECTOR_KEYS, or None if src/dst are missing or malformed.
     """
-    sel = dict.fromkeys(SELECTOR_KEYS)
+    sel = _SELECTOR_TEMPLATE.copy()
     i = start
     end = len(toks)
     while i < end - 1:
@@ -257,7 +262,7 @@ def _selector(toks, start, n, warns, prefixed):
             if not _is_addr(addr):
                 return None
             if slash:
-                if not plen.isdigit() or int(plen) > 128:
+                if not plen.isdecimal() or int(plen) > 128:
                     return None
             elif prefixed:
                 plen = '128' if ':' in addr else '32'
@@ -442,7 +447,7 @@ def _sa_id(rec, toks, n, warns):
             else:
                 rec['reqid'] = r
         elif k == 'mode':
-            if v in _MODES or (v.isdigit() and len(v) <= 3):
+            if v in _MODES or (v.isdecimal() and len(v) <= 3):
                 rec['mode'] = v
             else:
                 _warn(warns, n, 'malformed mode')
@@ -476,7 +481,7 @@ def _sa_replay(rec, toks, n, warns):
             # iproute2 prints this field as "0x%08u": decimal digits behind a 0x
             v = toks[i + 1]
             v = v[2:] if v.startswith('0x') else v
-            rec['seq'] = int(v) if v.isdigit() and len(v) <= 20 else None
+            rec['seq'] = int(v) if v.isdecimal() and len(v) <= 20 else None
             i += 2
             continue
         if k == 'flag':
@@ -526,7 +531,7 @@ def _sa_encap(rec, toks, n, warns):
     while i < len(toks) - 1:
         k, v = toks[i], toks[i + 1]
         if k == 'type':
-            if v in ('espinudp', 'espinudp-nonike', 'espintcp') or v.isdigit():
+            if v in ('espinudp', 'espinudp-nonike', 'espintcp') or v.isdecimal():
                 rec['encap_type'] = v
                 if rec['proto'] in (None, 'esp'):
                     rec['satype'] = 'esp-udp'
@@ -666,6 +671,21 @@ _SP_TEMPLATE['socket'] = False
 
 
 def _sp_header(toks, n, warns):
+    if len(toks) == 4 and toks[2] == 'dst':
+        # the usual "src 10.101.1.0/24 dst 10.101.2.0/24" selector
+        a, _, pa = toks[1].partition('/')
+        b, _, pb = toks[3].partition('/')
+        if (pa.isdecimal() and pb.isdecimal() and len(pa) <= 3 and len(pb) <= 3 and int(pa) <= 128
+                and int(pb) <= 128 and _ADDR_RE.match(a) and _ADDR_RE.match(b)):
+            rec = _SP_TEMPLATE.copy()
+            rec['line'] = n
+            rec['src'] = toks[1]
+            rec['dst'] = toks[3]
+            rec['proto'] = 'any'
+            rec['requests'] = []
+            rec['lifetime'] = _LIFETIME_TEMPLATE.copy()
+            rec['action'] = 'allow'  # resolved in _finish_sp
+            return rec
     sel = _selector(toks, 0, n, warns, True)
     if sel is None:
         return None
@@ -709,7 +729,7 @@ def _sp_dir(rec, toks, n, warns):
                 _warn(warns, n, 'malformed priority')
             rec['priority'] = p
         elif k == 'ptype':
-            if v in ('main', 'sub') or (v.isdigit() and len(v) <= 3):
+            if v in ('main', 'sub') or (v.isdecimal() and len(v) <= 3):
                 rec['ptype'] = v
         elif k in ('share', 'flag'):
             pass
@@ -721,7 +741,7 @@ def _sp_dir(rec, toks, n, warns):
 
 def _sp_tmpl(rec, toks, n, warns):
     # tmpl src 10.77.0.11 dst 10.77.0.12
-    req = dict.fromkeys(REQUEST_KEYS)
+    req = _REQUEST_TEMPLATE.copy()
     req['level'] = 'require'
     req['reqid'] = 0
     if len(toks) == 5 and toks[1] == 'src' and toks[3] == 'dst' and _is_addr(toks[2]) and _is_addr(toks[4]):
@@ -776,7 +796,7 @@ def _sp_level(rec, toks, n, warns):
         rec['requests'][-1]['level'] = 'use'
     elif v == 'required':
         rec['requests'][-1]['level'] = 'require'
-    elif v.isdigit() and len(v) <= 3:
+    elif v.isdecimal() and len(v) <= 3:
         rec['requests'][-1]['level'] = v
     else:
         _warn(warns, n, 'malformed template level')

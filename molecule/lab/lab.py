@@ -78,6 +78,9 @@ MASKED_UNITS = [
     "systemd-tmpfiles-clean.timer", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
     "sys-kernel-config.mount", "sys-fs-fuse-connections.mount", "dev-hugepages.mount",
     "systemd-firstboot.service", "systemd-pstore.service", "systemd-logind.service",
+    "systemd-sysusers.service", "modprobe@.service", "kmod-static-nodes.service",
+    "systemd-journal-flush.service", "systemd-random-seed.service",
+    "systemd-update-utmp.service", "systemd-update-utmp-runlevel.service",
 ]
 
 GUEST_INIT = r"""#!/bin/sh
@@ -282,7 +285,7 @@ def build_image(spec, tmp, image):
         deb.unlink()
     partial = image.with_suffix(".partial")
     run(["mkfs.ext4", "-q", "-F", "-L", "fleetlab", "-E", "root_owner=0:0", "-d", str(root),
-         str(partial), spec["size"]])
+         str(partial), spec["size"]], stdout=subprocess.DEVNULL)
     partial.chmod(0o444)  # guests write only to their copy-on-write files
     partial.rename(image)
 

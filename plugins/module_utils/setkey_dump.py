@@ -312,6 +312,87 @@ class _GcPaused(object):
         return False
 
 
+_SEGMENT_END = re.compile(r'\n(?=\S)')
+
+
+def _drive(text, fast_re, from_match, slow, warnings):
+    """Parse record by record: a whole-record regex for the canonical layout the tools
+    print, and the line parser `slow` for everything else, one segment (a line in
+    column 0 and the indented lines under it) at a time."""
+    if text is None:
+        return []
+    if isinstance(text, bytes):
+        text = text.decode('utf-8', 'replace')
+    records = []
+    pos = 0
+    n = 1
+    size = len(text)
+    match = fast_re.match
+    seg_end = _SEGMENT_END.search
+    count = text.count
+    while pos < size:
+        m = match(text, pos)
+        if m is not None:
+            rec = from_match(m, n)
+            if rec is not None:
+                records.append(rec)
+                end = m.end()
+                n += count('\n', pos, end)
+                pos = end
+                continue
+        m = seg_end(text, pos)
+        end = m.end() if m is not None else size
+        slow(text[pos:end].split('\n'), n, records, warnings)
+        n += count('\n', pos, end)
+        pos = end
+    return records
+
+
+def _ct20(s):
+    """A 20-column ctime field ('Nov 21 06:15:17 2017', or blanks) -> '2017-11-21 06:15:17'."""
+    if s is None or s[0] == ' ':
+        return None
+    m = _MONTHS.get(s[:3])
+    d = _DAYS.get(s[4:6].lstrip())
+    if m is None or d is None:
+        return None
+    return s[16:20] + '-' + m + '-' + d + ' ' + s[7:15]
+
+
+# Canonical layouts, as FreeBSD's libipsec and ipsec-tools print them (tabs, one record
+# per match). Key hex is matched by non-capturing groups only, so it is never captured.
+_RA = r'[0-9.]{7,15}|[0-9A-Fa-f:.]{2,45}(?:%[A-Za-z][A-Za-z0-9_.]{0,15})?'
+_RCT = r'[A-Z][a-z]{2} [ 1-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}| {20}'
+_RHEX = r'(?: [0-9a-f]{2,8})+\n(?: [0-9a-f]{2,8}(?: [0-9a-f]{2,8})*\n)*'
+_N = r'([0-9]{1,19})'
+_SA_FAST = re.compile(
+    r'(' + _RA + r')(?:\[([0-9]{1,5})\])? (' + _RA + r')(?:\[([0-9]{1,5})\])? ?\n'
+    r'\t(esp|ah|ipcomp|esp-udp) mode=(any|transport|tunnel) spi=([0-9]{1,10})\(0x[0-9a-f]{8}\)'
+    r' reqid=([0-9]{1,10})\(0x[0-9a-f]{8}\)\n'
+    r'(?:\tNAT: OAI=(' + _RA + r') OAR=(' + _RA + r')\n|\tNAT OA=(' + _RA + r')\n)?'
+    r'(?:\tE: ([a-z0-9][a-z0-9-]{0,31}) ' + _RHEX + r')?'
+    r'(?:\tA: ([a-z0-9][a-z0-9-]{0,31}) ' + _RHEX + r')?'
+    r'\tseq=0x([0-9a-f]{8}) replay=([0-9]{1,10}) flags=0x([0-9a-f]{8}) state=(mature|larval|dying|dead) ?\n'
+    r'(?:\thw offl if: [^\n]*\n)?'
+    r'(?:\tcreated: (' + _RCT + r')\tcurrent: (' + _RCT + r')\n'
+    r'\tdiff: ' + _N + r'\(s\)\thard: ' + _N + r'\(s\)\tsoft: ' + _N + r'\(s\)\n'
+    r'\tlast: (' + _RCT + r')\thard: ' + _N + r'\(s\)\tsoft: ' + _N + r'\(s\)\n'
+    r'\tcurrent: ' + _N + r'\(bytes\)\thard: ' + _N + r'\(bytes\)\tsoft: ' + _N + r'\(bytes\)\n'
+    r'\tallocated: ' + _N + r'\thard: ' + _N + r'\tsoft: ' + _N + r'\n)?'
+    r'\tsadb_seq=' + _N + r' pid=' + _N + r' refcnt=' + _N + r'\n', re.ASCII)
+
+_SP_SEL = r'(' + _RA + r')(?:/([0-9]{1,3}))?\[(any|[0-9]{1,5})\]'
+_SP_FAST = re.compile(
+    _SP_SEL + ' ' + _SP_SEL + r' (any|[0-9]{1,3}|[a-z][a-z0-9-]{0,15}) ?\n'
+    r'\t(in|out|fwd|any) (?:prio (def|high|low)(?: ([-+]) ([0-9]{1,10}))? )?(ipsec|none|discard|entrust|bypass)\n'
+    r'((?:\t(?:esp|ah|ipcomp)/[^\n]{1,200}\n)*)'
+    r'(?:\tcreated: (' + _RCT + r')  lastused: (' + _RCT + r')\n)?'
+    r'(?:\tlifetime: ' + _N + r'\(s\) validtime: ' + _N + r'\(s\)\n)?'
+    r'\tspid=' + _N + r' seq=' + _N + r' pid=' + _N
+    + r'(?: scope=(global|ifnet|pcb) ?(?:ifname=([A-Za-z][A-Za-z0-9_.]{0,15}))?)?\n'
+    r'\trefcnt=([0-9]{1,10})\n', re.ASCII)
+
+
 # ---------------------------------------------------------------- SAD
 
 def _sa_header(toks, n):
@@ -631,6 +712,81 @@ def _finish_sa(rec, warns):
         _warn(warns, rec['line'], 'SA without a type/mode/spi line')
 
 
+def _sa_from_match(m, n):
+    (src, sport, dst, dport, satype, mode, spi, reqid, oai, oar, oa, enc, auth,
+     seq, replay, flags, state, created, current, age, hard_add, soft_add, last, hard_use, soft_use,
+     nbytes, hard_bytes, soft_bytes, alloc, hard_alloc, soft_alloc, sadb_seq, pid, refcnt) = m.groups()
+    match = _ADDR_RE.match
+    if match(src) is None or match(dst) is None:
+        return None
+    spi = int(spi)
+    reqid = int(reqid)
+    if spi > _MAX_U32 or reqid > _MAX_U32:
+        return None
+    rec = _SA_TEMPLATE.copy()
+    if enc is not None:
+        e = _alg(enc)
+        if e is None:
+            return None
+        rec['enc'] = e
+        rec['enc_norm'] = ENC_NORM.get(e, e)
+    if auth is not None:
+        a = _alg(auth)
+        if a is None:
+            return None
+        rec['auth'] = a
+        rec['auth_norm'] = AUTH_NORM.get(a, a)
+    for x in (oai, oar, oa):
+        if x is not None and match(x) is None:
+            return None
+    rec['line'] = n
+    rec['src'] = src
+    rec['dst'] = dst
+    if sport is not None:
+        rec['src_port'] = int(sport)
+    if dport is not None:
+        rec['dst_port'] = int(dport)
+    rec['satype'] = satype
+    if satype == 'esp-udp':
+        rec['proto'] = 'esp'
+        rec['natt'] = True
+    else:
+        rec['proto'] = satype
+    rec['mode'] = mode
+    rec['spi'] = spi
+    rec['spi_hex'] = '0x%08x' % spi
+    rec['reqid'] = reqid
+    rec['nat_oai'] = oai
+    rec['nat_oar'] = oar
+    rec['nat_oa'] = oa
+    rec['seq'] = int(seq, 16)
+    rec['replay_window'] = int(replay)
+    rec['flags'] = int(flags, 16)
+    rec['state'] = state
+    rec['flag_names'] = []
+    lt = _LIFETIME_TEMPLATE.copy()
+    rec['lifetime'] = lt
+    if age is not None:
+        rec['created'] = _ct20(created)
+        rec['dumped_at'] = _ct20(current)
+        rec['age'] = int(age)
+        lt['hard_add'] = int(hard_add)
+        lt['soft_add'] = int(soft_add)
+        rec['last_used'] = _ct20(last)
+        lt['hard_use'] = int(hard_use)
+        lt['soft_use'] = int(soft_use)
+        rec['bytes'] = int(nbytes)
+        lt['hard_bytes'] = int(hard_bytes)
+        lt['soft_bytes'] = int(soft_bytes)
+        rec['allocations'] = int(alloc)
+        lt['hard_allocations'] = int(hard_alloc)
+        lt['soft_allocations'] = int(soft_alloc)
+    rec['sadb_seq'] = int(sadb_seq)
+    rec['pid'] = int(pid)
+    rec['refcnt'] = int(refcnt)
+    return rec
+
+
 def parse_sad(text, warnings=None):
     """Parse `setkey -D` output into a list of SA dicts (keys: SA_KEYS).
 
@@ -638,25 +794,27 @@ def parse_sad(text, warnings=None):
     (never with key material in it). 'No SAD entries.' and empty input give [].
     """
     with _GcPaused():
-        return _parse_sad(text, warnings)
+        return _drive(text, _SA_FAST, _sa_from_match, _slow_sad, warnings)
 
 
-def _parse_sad(text, warnings):
-    records = []
+def _slow_sad(lines, n0, records, warnings):
+    """The line parser, for one segment (what the fast regex did not take)."""
     cur = None
     in_key = False
-    n = 0
+    n = n0 - 1
     dispatch = _SA_DISPATCH
     key_lines = ('E:', 'A:')
-    for raw in _text_lines(text):
+    for raw in lines:
         n += 1
         toks = raw.split()
         if not toks:
             continue
         t0 = toks[0]
         handler = dispatch.get(t0)
-        if handler is None and '=' in t0:
-            handler = dispatch.get(_key_of(t0))
+        if handler is None:
+            i = t0.find('=')
+            if i > 0:
+                handler = dispatch.get(t0[:i])
         if handler is not None:
             in_key = t0 in key_lines
             if cur is None:
@@ -689,7 +847,6 @@ def _parse_sad(text, warnings):
         _unknown(warnings, n, line)
     if cur is not None:
         _finish_sa(cur, warnings)
-    return records
 
 
 def parse_sad_ex(text):
@@ -703,7 +860,9 @@ def parse_sad_ex(text):
 def _selector(tok):
     """'10.0.0.0/24[any]' -> ('10.0.0.0/24', None); '10.0.0.1[500]' -> ('10.0.0.1/32', 500)."""
     port = None
-    if tok.endswith(']'):
+    if tok[-5:] == '[any]':
+        tok = tok[:-5]
+    elif tok.endswith(']'):
         i = tok.find('[')
         if i <= 0:
             return None
@@ -714,16 +873,13 @@ def _selector(tok):
                 return None
         tok = tok[:i]
     addr, slash, plen = tok.partition('/')
-    if not _is_addr(addr):
+    if _ADDR_RE.match(addr) is None:
         return None
-    full = 128 if ':' in addr else 32
     if slash:
-        if not plen.isdecimal() or int(plen) > full:
+        if not (plen.isdecimal() and len(plen) <= 3 and int(plen) <= (128 if ':' in addr else 32)):
             return None
-        plen = int(plen)
-    else:
-        plen = full
-    return '%s/%d' % (addr, plen), port
+        return tok, port
+    return addr + ('/128' if ':' in addr else '/32'), port
 
 
 def _ulp(tok):
@@ -834,11 +990,15 @@ def _sp_request(rec, toks, n, warns):
     ends = parts[2]
     if ends:
         a, _, b = ends.partition('-')
-        if _is_addr(a) and _is_addr(b):
+        if _ADDR_RE.match(a) and _ADDR_RE.match(b):
             req['src'], req['dst'] = a, b
         else:
             _warn(warns, n, 'malformed tunnel endpoints')
     level = parts[3] if len(parts) > 3 else 'default'
+    if level in _LEVELS:
+        req['level'] = level
+        rec['requests'].append(req)
+        return
     for sep in ('#', ':'):
         i = level.find(sep)
         if i >= 0:
@@ -943,6 +1103,75 @@ for _d in _DIRS:
     _SP_DISPATCH[_d + '(socket)'] = _sp_policy
 
 
+_RELEVEL = {'+': -1, '-': 1}
+
+
+def _sp_from_match(m, n):
+    (src, splen, sport, dst, dplen, dport, ulp, d, pclass, psign, poff, action, reqs,
+     created, lastused, lifetime, validtime, spid, seq, pid, scope, ifname, refcnt) = m.groups()
+    match = _ADDR_RE.match
+    if match(src) is None or match(dst) is None:
+        return None
+    proto = _ulp(ulp)
+    if proto is None or proto == 'icmp6':
+        return None
+    rec = _SP_TEMPLATE.copy()
+    rec['line'] = n
+    if splen is None:
+        rec['src'] = src + ('/128' if ':' in src else '/32')
+    elif int(splen) <= (128 if ':' in src else 32):
+        rec['src'] = src + '/' + splen
+    else:
+        return None
+    if dplen is None:
+        rec['dst'] = dst + ('/128' if ':' in dst else '/32')
+    elif int(dplen) <= (128 if ':' in dst else 32):
+        rec['dst'] = dst + '/' + dplen
+    else:
+        return None
+    if sport != 'any':
+        rec['src_port'] = int(sport)
+        if rec['src_port'] > 65535:
+            return None
+    if dport != 'any':
+        rec['dst_port'] = int(dport)
+        if rec['dst_port'] > 65535:
+            return None
+    rec['proto'] = proto
+    rec['dir'] = d
+    rec['action'] = action
+    if pclass is not None:
+        prio = _PRIORITY_BASE[pclass]
+        if psign is not None:
+            prio += _RELEVEL[psign] * int(poff)
+        if not 0 <= prio <= _MAX_U32:
+            return None
+        rec['priority'] = prio
+        rec['priority_class'] = pclass
+    rec['requests'] = []
+    if reqs:
+        warns = []
+        for line in reqs.split('\n')[:-1]:
+            _sp_request(rec, [line[1:]], n, warns)
+        if warns:
+            return None
+    lt = _LIFETIME_TEMPLATE.copy()
+    rec['lifetime'] = lt
+    if created is not None:
+        rec['created'] = _ct20(created)
+        rec['last_used'] = _ct20(lastused)
+    if lifetime is not None:
+        lt['hard_add'] = int(lifetime)
+        lt['hard_use'] = int(validtime)
+    rec['spid'] = int(spid)
+    rec['seq'] = int(seq)
+    rec['pid'] = int(pid)
+    rec['scope'] = scope
+    rec['ifname'] = ifname
+    rec['refcnt'] = int(refcnt)
+    return rec
+
+
 def parse_spd(text, warnings=None):
     """Parse `setkey -DP` output into a list of policy dicts (keys: SP_KEYS).
 
@@ -950,23 +1179,29 @@ def parse_spd(text, warnings=None):
     'No SPD entries.' and empty input give [].
     """
     with _GcPaused():
-        return _parse_spd(text, warnings)
+        return _drive(text, _SP_FAST, _sp_from_match, _slow_spd, warnings)
 
 
-def _parse_spd(text, warnings):
-    records = []
+def _slow_spd(lines, n0, records, warnings):
+    """The line parser, for one segment (what the fast regex did not take)."""
     cur = None
-    n = 0
+    n = n0 - 1
     dispatch = _SP_DISPATCH
-    for raw in _text_lines(text):
+    for raw in lines:
         n += 1
         toks = raw.split()
         if not toks:
             continue
         t0 = toks[0]
         handler = dispatch.get(t0)
-        if handler is None and '=' in t0:
-            handler = dispatch.get(_key_of(t0))
+        if handler is None:
+            i = t0.find('=')
+            if i > 0:
+                handler = dispatch.get(t0[:i])
+            else:
+                i = t0.find('/')
+                if i > 0 and t0[:i] in _REQ_PROTOS:
+                    handler = _sp_request
         if handler is not None:
             if cur is None:
                 _warn(warnings, n, 'line outside any policy')
@@ -974,9 +1209,6 @@ def _parse_spd(text, warnings):
             handler(cur, toks, n, warnings)
             continue
         line = raw.strip()
-        if '/' in t0 and t0.split('/', 1)[0] in _REQ_PROTOS and cur is not None:
-            _sp_request(cur, toks, n, warnings)
-            continue
         rec = _sp_header(toks, n, warnings)
         if rec is not None:
             if cur is not None:
@@ -992,7 +1224,6 @@ def _parse_spd(text, warnings):
         _unknown(warnings, n, line)
     if cur is not None:
         _finish_sp(cur, warnings)
-    return records
 
 
 def _finish_sp(rec, warns):

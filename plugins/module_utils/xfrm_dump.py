@@ -213,8 +213,13 @@ def _is_addr(s):
 
 def _when(toks, i):
     """toks[i:i+2] '2026-11-27', '18:58:04' -> '2026-11-27 18:58:04'; '-' or junk -> None."""
-    if i + 1 < len(toks) and _DATE_RE.match(toks[i]) and _TIME_RE.match(toks[i + 1]):
-        return toks[i] + ' ' + toks[i + 1]
+    if i + 1 >= len(toks):
+        return None
+    d = toks[i]
+    t = toks[i + 1]
+    if (len(d) == 10 and len(t) == 8 and d[4] == '-' and d[7] == '-' and t[2] == ':' and t[5] == ':'
+            and (d[:4] + d[5:7] + d[8:] + t[:2] + t[3:5] + t[6:]).isdecimal()):
+        return d + ' ' + t
     return None
 
 
@@ -305,6 +310,13 @@ def _lifetime_value(tok):
 def _limit(rec, toks, n, warns):
     # limit: soft (INF)(bytes), hard (INF)(bytes)
     lt = rec['lifetime']
+    if len(toks) == 5 and toks[1] == 'soft' and toks[3] == 'hard':
+        if toks[2] == '(INF)(bytes),' and toks[4] == '(INF)(bytes)':
+            lt['soft_bytes'] = lt['hard_bytes'] = 0
+            return
+        if toks[2] == '(INF)(packets),' and toks[4] == '(INF)(packets)':
+            lt['soft_packets'] = lt['hard_packets'] = 0
+            return
     i = 1
     while i < len(toks) - 1:
         which = toks[i]
@@ -326,6 +338,14 @@ def _expire(rec, toks, n, warns):
         return
     kind = toks[1][:-1]
     lt = rec['lifetime']
+    if len(toks) == 6 and toks[2] == 'soft' and toks[4] == 'hard':
+        a, b = toks[3], toks[5]
+        if a[-6:] == '(sec),' and b[-5:] == '(sec)':
+            a, b = a[:-6], b[:-5]
+            if a.isdecimal() and b.isdecimal() and len(a) < 20 and len(b) < 20:
+                lt['soft_' + kind] = int(a)
+                lt['hard_' + kind] = int(b)
+                return
     i = 2
     while i < len(toks) - 1:
         which = toks[i]
@@ -344,6 +364,14 @@ def _current_counts(rec, toks, n, warns):
     # 840(bytes), 10(packets); a policy's counters are not kept
     if 'packets' not in rec:
         return
+    if len(toks) == 2:
+        a, b = toks
+        if a[-8:] == '(bytes),' and b[-9:] == '(packets)':
+            a, b = a[:-8], b[:-9]
+            if a.isdecimal() and b.isdecimal() and len(a) < 20 and len(b) < 20:
+                rec['bytes'] = int(a)
+                rec['packets'] = int(b)
+                return
     for tok in toks:
         v, unit = _lifetime_value(tok)
         if unit == 'bytes':
@@ -420,6 +448,27 @@ def _sa_header(toks, n):
 
 def _sa_id(rec, toks, n, warns):
     # proto esp spi 0xce94f85a(3465869402) reqid 1(0x00000001) mode tunnel
+    if len(toks) == 8 and toks[2] == 'spi' and toks[4] == 'reqid' and toks[6] == 'mode' and toks[7] in _MODES:
+        p = _PROTOS.get(toks[1])
+        sp = toks[3]
+        rq = toks[5]
+        i = sp.find('(')
+        j = rq.find('(')
+        sp = sp[2:i] if i > 0 else sp[2:]
+        rq = rq[:j] if j > 0 else rq
+        if (p is not None and toks[3][:2] == '0x' and 0 < len(sp) <= 8 and rq.isdecimal() and len(rq) <= 10
+                and not sp.strip('0123456789abcdefABCDEF')):
+            spi = int(sp, 16)
+            reqid = int(rq)
+            if reqid <= _MAX_U32:
+                rec['proto'] = p
+                if rec['satype'] != 'esp-udp':
+                    rec['satype'] = p
+                rec['spi'] = spi
+                rec['spi_hex'] = '0x%08x' % spi
+                rec['reqid'] = reqid
+                rec['mode'] = toks[7]
+                return
     i = 0
     end = len(toks) - 1
     while i < end:
@@ -707,6 +756,13 @@ def _sp_dir(rec, toks, n, warns):
     # socket in priority 0 ptype main
     if toks[0] == 'socket':
         rec['socket'] = True
+    if len(toks) == 6 and toks[2] == 'priority' and toks[4] == 'ptype' and toks[1] in _DIRS:
+        p = toks[3]
+        if p.isdecimal() and len(p) <= 10 and int(p) <= _MAX_U32 and toks[5] in ('main', 'sub'):
+            rec['dir'] = toks[1]
+            rec['priority'] = int(p)
+            rec['ptype'] = toks[5]
+            return
     d = toks[1] if len(toks) > 1 else None
     if d in _DIRS:
         rec['dir'] = d
@@ -758,6 +814,14 @@ def _sp_tmpl_id(rec, toks, n, warns):
         _warn(warns, n, 'template details without a tmpl line')
         return
     req = rec['requests'][-1]
+    if len(toks) == 6 and toks[2] == 'reqid' and toks[4] == 'mode' and toks[5] in _MODES:
+        p = _PROTOS.get(toks[1])
+        r = toks[3]
+        if p is not None and r.isdecimal() and len(r) <= 10 and int(r) <= _MAX_U32:
+            req['proto'] = p
+            req['reqid'] = int(r)
+            req['mode'] = toks[5]
+            return
     i = 0
     while i < len(toks) - 1:
         k, v = toks[i], toks[i + 1]

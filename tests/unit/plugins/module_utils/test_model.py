@@ -880,7 +880,7 @@ def test_topology_mixed_family_pair():
                     "(one address family per tunnel)"]
 
 
-@pytest.mark.xfail(strict=True, reason='BUG: _members tests `member in seen` on a set, so a peer mapping as a '
+@pytest.mark.xfail(strict=True, raises=TypeError, reason='BUG: _members tests `member in seen` on a set, so a peer mapping as a '
                                        'topology member raises TypeError (unhashable dict) instead of working')
 def test_topology_member_given_as_mapping():
     f = fleet(topologies=[{'name': 'br', 'type': 'hub_and_spoke', 'hubs': ['mason'],
@@ -895,7 +895,7 @@ def test_topology_unknown_field_does_not_hide_other_errors():
     assert len(errs) == 2
 
 
-@pytest.mark.xfail(strict=True, reason='BUG: parse_address/parse_network look the value up in a dict cache before '
+@pytest.mark.xfail(strict=True, raises=TypeError, reason='BUG: parse_address/parse_network look the value up in a dict cache before '
                                        'checking its type, so a list/dict value raises TypeError, not ModelError')
 @pytest.mark.parametrize('hosts, tunnels', [
     (dict(HOSTS, bad={'address': ['192.0.2.99']}), [tunnel('bm', 'bad', 'mason')]),

@@ -1,4 +1,7 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 fleet.ipsec contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Boot and tear down real-kernel Linux test guests under Debian's user-mode-linux.
 
 The `lab` molecule scenario runs its guests through this driver; it also works on its own:
@@ -24,7 +27,6 @@ Stdlib only; needs root, linux.uml, uml_mconsole, debootstrap, mkfs.ext4, ip, ss
 """
 
 import argparse
-import concurrent.futures
 import fcntl
 import hashlib
 import json
@@ -35,6 +37,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -241,13 +244,29 @@ def ensure_image(suite=None, mirror=None, rebuild=False):
         fcntl.flock(lock, fcntl.LOCK_EX)  # two concurrent builds would only waste time
         if image.exists() and not rebuild:
             return image
+        for stale in CACHE_DIR.glob("build-*"):  # an interrupted earlier build
+            remove_build_dir(stale)
         started = time.monotonic()
         log(f"building {image} ({suite} from {mirror}); takes a minute or two")
-        with tempfile.TemporaryDirectory(prefix="build-", dir=CACHE_DIR) as tmp:
-            build_image(spec, Path(tmp), image)
+        tmp = Path(tempfile.mkdtemp(prefix="build-", dir=CACHE_DIR))
+        try:
+            build_image(spec, tmp, image)
+        finally:
+            remove_build_dir(tmp)
         (image.with_suffix(".json")).write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
         log(f"built {image} in {time.monotonic() - started:.0f} s")
         return image
+
+
+def remove_build_dir(path):
+    """Delete a build tree, first unmounting what a killed debootstrap may have left mounted in
+    it (proc, sys, a /dev bind mount): rmtree must never reach into those."""
+    with open("/proc/mounts") as f:
+        mounts = [line.split()[1] for line in f]
+    inside = [m for m in mounts if m == str(path) or m.startswith(f"{path}/")]
+    for mount in sorted(inside, key=len, reverse=True):
+        run(["umount", "-l", mount])
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def build_image(spec, tmp, image):
@@ -360,10 +379,9 @@ def stop_guests():
     sessions = uml_sessions()
     if not sessions:
         return
-    for sock in UML_DIR.glob("*/mconsole"):
-        subprocess.Popen(["uml_mconsole", str(sock), "halt"], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 5
+    halting = [subprocess.Popen(["uml_mconsole", str(sock), "halt"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for sock in UML_DIR.glob("*/mconsole")]
+    deadline = time.monotonic() + (5 if halting else 0)  # no sockets left: kill at once
     while sessions and time.monotonic() < deadline:
         time.sleep(0.2)
         sessions = uml_sessions()
@@ -474,7 +492,7 @@ def boot(state, image, g, pubkey, mem):
         KERNEL, f"umid={g['umid']}", f"uml_dir={UML_DIR}", f"mem={mem}",
         f"ubd0={state / (g['name'] + '.cow')},{image}", "root=/dev/ubda", "rw",
         f"vec0:transport=tap,ifname={g['tap']},mac={g['mac']},gro=1",
-        "con=null", "con0=null,fd:1", "ssl=null",
+        "con=null", "con0=null,fd:1", "ssl=null", "systemd.log_color=0",
         f"systemd.machine_id={hashlib.md5((str(state) + g['name']).encode()).hexdigest()}",
         f"lab.name={g['name']}", f"lab.ip={g['address']}/24", "lab.gw=none",
         f"lab.lan={g['lan_address']}/24", f"lab.key={pubkey}",
@@ -499,6 +517,27 @@ def wait_ssh(state, g, proc, started, timeout):
             return time.monotonic() - started
         time.sleep(0.5)
     raise LabError(f"{g['name']}: no SSH after {timeout} s\n" + console_tail(state, g))
+
+
+def wait_all(state, guests, procs, started, timeout):
+    """Wait for SSH on all guests at once; daemon threads, so Ctrl-C is not held up."""
+    results = {}
+
+    def wait(g):
+        try:
+            results[g["name"]] = wait_ssh(state, g, procs[g["name"]], started, timeout)
+        except LabError as e:
+            results[g["name"]] = e
+
+    threads = [threading.Thread(target=wait, args=(g,), daemon=True) for g in guests]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    errors = [str(r) for r in results.values() if isinstance(r, LabError)]
+    if errors:
+        raise LabError("\n".join(errors))
+    return results
 
 
 def console_tail(state, g, lines=25):
@@ -532,12 +571,12 @@ def cmd_up(args):
         info = {"state": str(state), "image": str(image), "bridge": BRIDGE,
                 "bridge_address": BRIDGE_ADDRESS, "guests": guests}
         (state / "lab.json").write_text(json.dumps(info, indent=1) + "\n")
-        with concurrent.futures.ThreadPoolExecutor(len(guests)) as pool:
-            ready = dict(zip([g["name"] for g in guests], pool.map(
-                lambda g: wait_ssh(state, g, procs[g["name"]], started, args.timeout), guests)))
+        ready = wait_all(state, guests, procs, started, args.timeout)
     except BaseException:
         if not args.keep_on_failure:
             log("up failed: tearing down (use --keep-on-failure to look around)")
+            for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not leave half a lab
+                signal.signal(sig, signal.SIG_IGN)
             teardown(state)
         raise
     total = time.monotonic() - started
@@ -589,6 +628,10 @@ def cmd_build(args):
     return 0
 
 
+def interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -617,6 +660,7 @@ def main(argv=None):
     build.set_defaults(func=cmd_build)
 
     args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, interrupted)  # a CI timeout: clean up as for Ctrl-C
     if os.geteuid() != 0:
         p.error("needs root (bridge, taps, debootstrap)")
     try:
@@ -624,6 +668,9 @@ def main(argv=None):
     except (LabError, subprocess.CalledProcessError) as e:
         log(f"error: {e}")
         return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
 
 
 if __name__ == "__main__":

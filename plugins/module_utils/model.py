@@ -123,10 +123,11 @@ class Tunnel:
 class Fleet:
     """The validated fleet: endpoints by name, tunnels sorted by name, management networks."""
 
-    def __init__(self, endpoints, tunnels, management=()):
+    def __init__(self, endpoints, tunnels, management=(), hosts=()):
         self.endpoints = endpoints
         self.tunnels = tunnels
         self.management = management
+        self.hosts = hosts
 
     def __repr__(self):
         return 'Fleet(%d endpoints, %d tunnels)' % (len(self.endpoints), len(self.tunnels))
@@ -146,9 +147,13 @@ _network_cache = {}
 
 def parse_address(text):
     """Return (normalized text, version) for an IP address, or None."""
+    if not isinstance(text, str):
+        return None
     hit = _address_cache.get(text)
     if hit is None:
-        if not isinstance(text, str):
+        # A zone id (fe80::1%em0) names an interface, which neither setkey nor ip-xfrm
+        # selectors can carry.
+        if '%' in text:
             return None
         try:
             ip = ipaddress.ip_address(text.strip())
@@ -164,9 +169,11 @@ def parse_network(text):
     Host bits set (10.1.0.1/24) are an error, not silently masked: the operator meant
     something and should say which.
     """
+    if not isinstance(text, str):
+        return None
     hit = _network_cache.get(text)
     if hit is None:
-        if not isinstance(text, str):
+        if '%' in text:
             return None
         try:
             net = ipaddress.ip_network(text.strip(), strict=True)
@@ -265,7 +272,7 @@ def _check_proposals(where, raw, defaults, kind, errors):
             else:
                 merged[key] = value
         elif key == 'version':
-            if value not in IKE_VERSIONS:
+            if isinstance(value, bool) or value not in IKE_VERSIONS:
                 errors.add(where, field, '%r is not an IKE version; use 1 or 2' % (value,))
             else:
                 merged[key] = value
@@ -281,29 +288,35 @@ def _check_proposals(where, raw, defaults, kind, errors):
     return merged
 
 
-def _endpoint_from_host(name, hostvars, errors):
-    """An inventory host's endpoint from its ipsec_* variables (validated once per host)."""
-    where = "host '%s'" % name
+HOST_FIELDS = ('ipsec_address', 'ipsec_subnets', 'ipsec_backend')
+
+
+def _endpoint_from_host(name, hostvars, errors, where=None, fields=HOST_FIELDS, in_inventory=True):
+    """An endpoint from a host's ipsec_* variables, or from a peer mapping in a tunnel.
+
+    None when no address is given, False when what is given is wrong (already reported).
+    """
+    where = where or "host '%s'" % name
     raw_address = hostvars.get('address')
     if raw_address in (None, ''):
         return None
     parsed = parse_address(raw_address)
     if parsed is None:
-        errors.add(where, 'ipsec_address', '%r is not an IP address' % (raw_address,))
+        errors.add(where, fields[0], '%r is not an IP address' % (raw_address,))
         return False
     address, version = parsed
     subnets = []
     for index, raw in enumerate(_as_list(hostvars.get('subnets'))):
         selector = parse_network(raw)
         if selector is None:
-            errors.add(where, 'ipsec_subnets[%d]' % index, '%r is not an IP network' % (raw,))
+            errors.add(where, '%s[%d]' % (fields[1], index), '%r is not an IP network' % (raw,))
         else:
             subnets.append(selector)
     backend = hostvars.get('backend')
     if backend not in (None, '') and backend not in BACKENDS:
-        errors.add(where, 'ipsec_backend', '%r is not a backend; use one of %s' % (backend, ', '.join(BACKENDS)))
+        errors.add(where, fields[2], '%r is not a backend; use one of %s' % (backend, ', '.join(BACKENDS)))
         backend = None
-    return Endpoint(name, address, version, tuple(subnets), backend or None, True)
+    return Endpoint(name, address, version, tuple(subnets), backend or None, in_inventory)
 
 
 class _Builder:
@@ -348,16 +361,19 @@ class _Builder:
                 self.errors.add(where, field, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(PEER_KEYS))))
                 return None
             name = raw.get('name') or raw.get('address')
+            if not isinstance(name, str):
+                self.errors.add(where, field, 'a peer outside the inventory needs a name or an address')
+                return None
             if name in self.hosts:
                 self.errors.add(where, field, "'%s' is an inventory host; name it by its inventory name only" % name)
                 return None
-            endpoint = _endpoint_from_host(name, raw, self.errors)
+            fields = ('%s.address' % field, '%s.subnets' % field, '%s.backend' % field)
+            endpoint = _endpoint_from_host(name, raw, self.errors, where, fields, in_inventory=False)
             if not endpoint:
                 if endpoint is None:
                     self.errors.add(where, field, "peer '%s' outside the inventory needs an address" % (name,))
                 return None
-            endpoint.in_inventory = False
-            return self._external(endpoint)
+            return self._external(where, field, endpoint)
         if not isinstance(raw, str) or not raw:
             self.errors.add(where, field, '%r is not a host name or address' % (raw,))
             return None
@@ -370,14 +386,20 @@ class _Builder:
         if parsed is None:
             self.errors.add(where, field, "host '%s' is neither in the inventory nor given an address" % raw)
             return None
-        return self._external(Endpoint(parsed[0], parsed[0], parsed[1], (), None, False))
+        return self._external(where, field, Endpoint(parsed[0], parsed[0], parsed[1], (), None, False))
 
-    def _external(self, endpoint):
+    def _external(self, where, field, endpoint):
+        """One endpoint per outside peer, however many tunnels name it, defined once."""
         known = self.endpoints.get(endpoint.name)
-        if known is not None:
-            return known
-        self.endpoints[endpoint.name] = endpoint
-        return endpoint
+        if known is None:
+            self.endpoints[endpoint.name] = endpoint
+            return endpoint
+        if known.address != endpoint.address or (endpoint.subnets and known.subnets != endpoint.subnets):
+            self.errors.add(where, field, "peer '%s' is defined elsewhere with address %s%s"
+                            % (endpoint.name, known.address,
+                               ' and subnets %s' % ', '.join(s.text for s in known.subnets) if known.subnets else ''))
+            return None
+        return known
 
     # -- tunnels ---------------------------------------------------------------------
 
@@ -403,6 +425,9 @@ class _Builder:
                 hit = self._default_selectors[key] = hit or (_host_selector(end.address, version),)
             return hit
         field = 'selectors.%s' % end.name
+        if not _as_list(raw):
+            self.errors.add(where, field, 'is empty; leave it out to protect the default networks')
+            return ()
         selectors = []
         seen = set()
         for index, text in enumerate(_as_list(raw)):
@@ -508,10 +533,15 @@ class _Builder:
             self.errors.add(where, 'hosts', "'%s' is IPv%d and '%s' is IPv%d (one address family per tunnel)"
                             % (a.name, a.version, b.name, b.version))
             return
-        pair = (a.name, b.name) if a.name < b.name else (b.name, a.name)
+        if not (a.in_inventory or b.in_inventory):
+            self.errors.add(where, 'hosts', 'neither end is an inventory host, so no host would carry this tunnel')
+            return
+        # Keyed on addresses: an inventory host named once by name and once by address is
+        # still the same pair.
+        pair = (a.address, b.address) if a.address < b.address else (b.address, a.address)
         first = self._pairs.get(pair)
         if first is not None:
-            self.errors.add(where, 'hosts', "'%s' and '%s' are already paired by tunnel '%s'" % (pair + (first,)))
+            self.errors.add(where, 'hosts', "'%s' and '%s' are already paired by tunnel '%s'" % (a.name, b.name, first))
             return
         self._pairs[pair] = name
         if ike['version'] == 2 and (a.backend == 'racoon' or b.backend == 'racoon'):
@@ -535,7 +565,6 @@ class _Builder:
         unknown = sorted(set(raw) - TOPOLOGY_KEYS)
         if unknown:
             self.errors.add(where, None, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(TOPOLOGY_KEYS))))
-            return
         kind = raw.get('type')
         if kind == 'mesh':
             members = self._members(where, raw, 'hosts')
@@ -556,7 +585,13 @@ class _Builder:
         if settings is None:
             return
         # Validated once above for the whole topology; per pair only what differs is checked.
+        if unknown:
+            return
         for left, right in pairs:
+            # Mesh pairs are named in sorted order, so reordering a group renames (and
+            # re-keys) nothing; hub-and-spoke names say which end is the hub.
+            if kind == 'mesh' and right.name < left.name:
+                left, right = right, left
             tunnel_name = '%s-%s-%s' % (name, left.name, right.name)
             pair_where = "tunnel '%s' (topology '%s')" % (tunnel_name, name)
             if self.claim_name(pair_where, tunnel_name, origin):
@@ -571,14 +606,14 @@ class _Builder:
         seen = set()
         result = []
         for index, member in enumerate(members):
-            if member in seen:
-                self.errors.add(where, '%s[%d]' % (field, index), "'%s' is listed twice" % (member,))
-                continue
-            if isinstance(member, str):
-                seen.add(member)
             endpoint = self.resolve_end(where, '%s[%d]' % (field, index), member)
-            if endpoint is not None:
-                result.append(endpoint)
+            if endpoint is None:
+                continue
+            if endpoint.name in seen:
+                self.errors.add(where, '%s[%d]' % (field, index), "'%s' is listed twice" % (endpoint.name,))
+                continue
+            seen.add(endpoint.name)
+            result.append(endpoint)
         return result
 
     # -- cross-tunnel checks ---------------------------------------------------------
@@ -635,7 +670,7 @@ class _Builder:
                     owner = wide_remotes[other_text]
                     if owner is not tunnel:
                         self._overlap(host, tunnel, owner, narrow, remote, wide, parse_network(other_text))
-                    break
+                        break
                 position += 1
 
     def _overlap(self, host, tunnel, other, local, remote, other_local, other_remote):
@@ -674,12 +709,16 @@ def build_fleet(inventory):
         builder.add_tunnel(raw, "tunnel '%s'" % name)
     for index, raw in enumerate(topologies):
         builder.add_topology(index, raw)
+    # Every inventory host gets a slice, with or without tunnels, and a wrong ipsec_address
+    # is an error even on a host no tunnel names yet.
+    for name in builder.hosts:
+        builder.host_endpoint(name)
     builder.check_overlaps()
     management = management_selectors(inventory.get('management'), builder.errors)
     if builder.errors.items:
         raise ModelError(builder.errors.items)
     builder.tunnels.sort(key=lambda t: t.name)
-    return Fleet(builder.endpoints, builder.tunnels, management)
+    return Fleet(builder.endpoints, builder.tunnels, management, sorted(builder.hosts))
 
 
 def management_selectors(networks, errors=None):

@@ -21,10 +21,11 @@ PLAN_VERSION = 1
 
 
 def _empty_slice(endpoint):
+    """A host's slice before its tunnels are added; a host with no address has none."""
     return {
-        'backend': endpoint.backend,
-        'addresses': [endpoint.address],
-        'subnets': [s.text for s in endpoint.subnets],
+        'backend': endpoint.backend if endpoint else None,
+        'addresses': [endpoint.address] if endpoint else [],
+        'subnets': [s.text for s in endpoint.subnets] if endpoint else [],
         'peers': [],
         'policies': [],
     }
@@ -42,9 +43,8 @@ def plan_fleet(fleet):
     1,000-host mesh makes two million of them.
     """
     hosts = {}
-    for name, endpoint in fleet.endpoints.items():
-        if endpoint.in_inventory:
-            hosts[name] = _empty_slice(endpoint)
+    for name in fleet.hosts:
+        hosts[name] = _empty_slice(fleet.endpoints.get(name))
     tunnels = []
     for tunnel in fleet.tunnels:
         name = tunnel.name

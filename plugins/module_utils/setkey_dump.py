@@ -379,7 +379,8 @@ _SA_FAST = re.compile(
     r'\tlast: (' + _RCT + r')\thard: ' + _N + r'\(s\)\tsoft: ' + _N + r'\(s\)\n'
     r'\tcurrent: ' + _N + r'\(bytes\)\thard: ' + _N + r'\(bytes\)\tsoft: ' + _N + r'\(bytes\)\n'
     r'\tallocated: ' + _N + r'\thard: ' + _N + r'\tsoft: ' + _N + r'\n)?'
-    r'\tsadb_seq=' + _N + r' pid=' + _N + r' refcnt=' + _N + r'\n', re.ASCII)
+    r'\tsadb_seq=' + _N + r' pid=' + _N + r' refcnt=' + _N + r'\n'
+    r'(?=\S|\n|\Z)', re.ASCII)
 
 _SP_SEL = r'(' + _RA + r')(?:/([0-9]{1,3}))?\[(any|[0-9]{1,5})\]'
 _SP_FAST = re.compile(
@@ -390,7 +391,8 @@ _SP_FAST = re.compile(
     r'(?:\tlifetime: ' + _N + r'\(s\) validtime: ' + _N + r'\(s\)\n)?'
     r'\tspid=' + _N + r' seq=' + _N + r' pid=' + _N
     + r'(?: scope=(global|ifnet|pcb) ?(?:ifname=([A-Za-z][A-Za-z0-9_.]{0,15}))?)?\n'
-    r'\trefcnt=([0-9]{1,10})\n', re.ASCII)
+    r'\trefcnt=([0-9]{1,10})\n'
+    r'(?=\S|\n|\Z)', re.ASCII)
 
 
 # ---------------------------------------------------------------- SAD
@@ -618,7 +620,7 @@ def _triple(rec, toks, i, cut, k0, k1, k2):
 
 
 def _sa_diff(rec, toks, n, warns):
-    if toks[1][-3:] == '(s)' and _triple(rec, toks, 0, 3, 'age', 'hard_add', 'soft_add'):
+    if len(toks) == 6 and toks[1][-3:] == '(s)' and _triple(rec, toks, 0, 3, 'age', 'hard_add', 'soft_add'):
         return
     _pairs(rec, toks, 0, _DIFF_KEYS, '(s)', n, warns)
 
@@ -647,7 +649,7 @@ def _sa_last(rec, toks, n, warns):
 
 
 def _sa_bytes(rec, toks, n, warns):
-    if toks[1][-7:] == '(bytes)' and _triple(rec, toks, 0, 7, 'bytes', 'hard_bytes', 'soft_bytes'):
+    if len(toks) == 6 and toks[1][-7:] == '(bytes)' and _triple(rec, toks, 0, 7, 'bytes', 'hard_bytes', 'soft_bytes'):
         return
     _pairs(rec, toks, 0, _BYTES_KEYS, '(bytes)', n, warns)
 

@@ -40,6 +40,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gc
 import re
 
 __all__ = [
@@ -243,12 +244,96 @@ def _lifetime():
     return _LIFETIME_TEMPLATE.copy()
 
 
-def _text_lines(text):
+class _GcPaused(object):
+    """Pause the cyclic collector while a parse allocates many small dicts (no cycles)."""
+
+    def __enter__(self):
+        self.was = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        if self.was:
+            gc.enable()
+        return False
+
+
+_SEGMENT_END = re.compile(r'\n(?=\S)')
+
+
+def _drive(text, fast_re, from_match, slow, warnings):
+    """Parse record by record: a whole-record regex for the layout iproute2 prints, and
+    the line parser `slow` for anything else, one segment (a line in column 0 and the
+    indented lines under it) at a time."""
     if text is None:
         return []
     if isinstance(text, bytes):
         text = text.decode('utf-8', 'replace')
-    return text.split('\n')
+    records = []
+    pos = 0
+    n = 1
+    size = len(text)
+    match = fast_re.match
+    seg_end = _SEGMENT_END.search
+    count = text.count
+    while pos < size:
+        m = match(text, pos)
+        if m is not None:
+            rec = from_match(m, n)
+            if rec is not None:
+                records.append(rec)
+                end = m.end()
+                n += count('\n', pos, end)
+                pos = end
+                continue
+        m = seg_end(text, pos)
+        end = m.end() if m is not None else size
+        slow(text[pos:end].split('\n'), n, records, warnings)
+        n += count('\n', pos, end)
+        pos = end
+    return records
+
+
+# The layouts iproute2 prints (tabs, one record per match). Key hex is matched by
+# non-capturing groups only, so it is never captured.
+_RA = r'[0-9.]{7,15}|[0-9A-Fa-f:.]{2,45}'
+_RALG = r'([A-Za-z0-9_(),.+-]{1,64}) 0x[0-9a-f]* \([0-9]{1,5} bits\)'
+_RLIM = r'(\(INF\)|[0-9]{1,20})'
+_N = r'([0-9]{1,19})'
+_RWHEN = r'([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2})'
+_SA_FAST = re.compile(
+    r'src (' + _RA + r') dst (' + _RA + r')\n'
+    r'\tproto (esp|ah|comp) spi 0x([0-9a-f]{8})\([0-9]{1,10}\) reqid ([0-9]{1,10})\(0x[0-9a-f]{8}\)'
+    r' mode (transport|tunnel|beet|ro|in_trigger)\n'
+    r'\treplay-window ([0-9]{1,10}) seq 0x([0-9]{8,20}) flag((?: [a-z0-9-]{1,16})*) {1,2}\(0x([01]{8})\)\n'
+    r'(?:\t(auth|auth-trunc) ' + _RALG + r'(?: [0-9]{1,5})?\n)?'
+    r'(?:\taead ' + _RALG + r' ([0-9]{1,5})\n)?'
+    r'(?:\tenc ' + _RALG + r'\n)?'
+    r'(?:\tcomp ' + _RALG + r'\n)?'
+    r'(?:\tencap type (espinudp|espinudp-nonike) sport ([0-9]{1,5}) dport ([0-9]{1,5}) addr (' + _RA + r')\n)?'
+    r'(?:\tanti-replay context: seq 0x([0-9a-f]{1,8}), oseq 0x([0-9a-f]{1,8}), bitmap 0x[0-9a-f]{8}\n)?'
+    r'\tlifetime config:\n'
+    r'\t  limit: soft ' + _RLIM + r'\(bytes\), hard ' + _RLIM + r'\(bytes\)\n'
+    r'\t  limit: soft ' + _RLIM + r'\(packets\), hard ' + _RLIM + r'\(packets\)\n'
+    r'\t  expire add: soft ' + _N + r'\(sec\), hard ' + _N + r'\(sec\)\n'
+    r'\t  expire use: soft ' + _N + r'\(sec\), hard ' + _N + r'\(sec\)\n'
+    r'\tlifetime current:\n'
+    r'\t  ' + _N + r'\(bytes\), ' + _N + r'\(packets\)\n'
+    r'\t  add ' + _RWHEN + r' use (?:' + _RWHEN + r'|-)\n'
+    r'\tstats:\n'
+    r'\t  replay-window [0-9]{1,10} replay ' + _N + r' failed ' + _N + r'\n'
+    r'(?=\S|\n|\Z)', re.ASCII)
+
+_SP_FAST = re.compile(
+    r'src (' + _RA + r')/([0-9]{1,3}) dst (' + _RA + r')/([0-9]{1,3}) \n'
+    r'\t(dir|socket) (in|out|fwd) priority ([0-9]{1,10}) ptype (main|sub) \n'
+    r'((?:\ttmpl src (?:' + _RA + r') dst (?:' + _RA + r')\n'
+    r'\t\tproto (?:esp|ah|comp) (?:spi 0x[0-9a-f]{8} )?reqid [0-9]{1,10} mode [a-z_]{2,10}\n'
+    r'(?:\t\tlevel use \n)?)*)'
+    r'(?=\S|\n|\Z)', re.ASCII)
+
+
+def _lim(v):
+    return 0 if v == '(INF)' else int(v)
 
 
 def _selector(toks, start, n, warns, prefixed):
@@ -655,18 +740,110 @@ def _finish_sa(rec, warns):
         _warn(warns, rec['line'], 'SA without a proto/spi line')
 
 
+def _sa_from_match(m, n):
+    (src, dst, proto, spi, reqid, mode, replay, seq, flag_names, flag_bits,
+     akind, aname, aead, icv, enc, comp, etype, esport, edport, eaddr, rseq, roseq,
+     soft_bytes, hard_bytes, soft_packets, hard_packets, soft_add, hard_add, soft_use, hard_use,
+     nbytes, packets, added, used, dropped, failed) = m.groups()
+    match = _ADDR_RE.match
+    if match(src) is None or match(dst) is None or (eaddr is not None and match(eaddr) is None):
+        return None
+    reqid = int(reqid)
+    if reqid > _MAX_U32:
+        return None
+    rec = _SA_TEMPLATE.copy()
+    if aname is not None:
+        a = _alg(aname)
+        if a is None:
+            return None
+        rec['auth'] = a
+        rec['auth_norm'] = AUTH_NORM.get(a, a)
+    if aead is not None:
+        e = _alg(aead)
+        if e is None:
+            return None
+        rec['enc'] = e
+        rec['enc_norm'] = normalize_enc(e, int(icv))
+    if enc is not None:
+        e = _alg(enc)
+        if e is None:
+            return None
+        rec['enc'] = e
+        rec['enc_norm'] = ENC_NORM.get(e, e)
+    if comp is not None:
+        c = _alg(comp)
+        if c is None:
+            return None
+        rec['comp'] = c
+        rec['comp_norm'] = COMP_NORM.get(c, c)
+    names = flag_names.split()
+    for f in names:
+        if f not in _FLAG_NAMES:
+            return None
+    rec['line'] = n
+    rec['src'] = src
+    rec['dst'] = dst
+    p = _PROTOS[proto]
+    rec['proto'] = p
+    rec['satype'] = p
+    spi = int(spi, 16)
+    rec['spi'] = spi
+    rec['spi_hex'] = '0x%08x' % spi
+    rec['reqid'] = reqid
+    rec['mode'] = mode
+    rec['replay_window'] = int(replay)
+    rec['seq'] = int(seq)
+    rec['flags'] = int(flag_bits, 2)
+    rec['flag_names'] = names
+    if etype is not None:
+        rec['encap_type'] = etype
+        if p == 'esp':
+            rec['satype'] = 'esp-udp'
+            rec['natt'] = True
+        rec['src_port'] = int(esport)
+        rec['dst_port'] = int(edport)
+        rec['nat_oa'] = eaddr
+        if rec['src_port'] > 65535 or rec['dst_port'] > 65535:
+            return None
+    if rseq is not None:
+        rec['replay_seq'] = int(rseq, 16)
+        rec['replay_oseq'] = int(roseq, 16)
+    lt = _LIFETIME_TEMPLATE.copy()
+    rec['lifetime'] = lt
+    lt['soft_bytes'] = _lim(soft_bytes)
+    lt['hard_bytes'] = _lim(hard_bytes)
+    lt['soft_packets'] = _lim(soft_packets)
+    lt['hard_packets'] = _lim(hard_packets)
+    lt['soft_add'] = int(soft_add)
+    lt['hard_add'] = int(hard_add)
+    lt['soft_use'] = int(soft_use)
+    lt['hard_use'] = int(hard_use)
+    rec['bytes'] = int(nbytes)
+    rec['packets'] = int(packets)
+    rec['created'] = added
+    rec['last_used'] = used
+    rec['replay_dropped'] = int(dropped)
+    rec['integrity_failed'] = int(failed)
+    return rec
+
+
 def parse_state(text, warnings=None):
     """Parse `ip [-s] xfrm state` output into a list of SA dicts (keys: SA_KEYS).
 
     `warnings`, if a list, receives one string per line that was not understood
     (never with key material in it). Empty input gives [].
     """
-    records = []
+    with _GcPaused():
+        return _drive(text, _SA_FAST, _sa_from_match, _slow_state, warnings)
+
+
+def _slow_state(lines, n0, records, warnings):
+    """The line parser, for one segment (what the fast regex did not take)."""
     cur = None
-    n = 0
+    n = n0 - 1
     bitmap_ok = False
     dispatch = _SA_DISPATCH
-    for raw in _text_lines(text):
+    for raw in lines:
         n += 1
         line = raw.strip()
         if not line:
@@ -703,7 +880,6 @@ def parse_state(text, warnings=None):
         _unknown(warnings, n, line)
     if cur is not None:
         _finish_sa(cur, warnings)
-    return records
 
 
 def parse_state_ex(text):
@@ -891,17 +1067,81 @@ def _finish_sp(rec, warns):
                     req[k] = None
 
 
+def _sp_from_match(m, n):
+    src, splen, dst, dplen, kind, d, prio, ptype, tmpls = m.groups()
+    match = _ADDR_RE.match
+    if match(src) is None or match(dst) is None:
+        return None
+    prio = int(prio)
+    if prio > _MAX_U32 or int(splen) > 128 or int(dplen) > 128:
+        return None
+    rec = _SP_TEMPLATE.copy()
+    rec['line'] = n
+    rec['src'] = src + '/' + splen
+    rec['dst'] = dst + '/' + dplen
+    rec['proto'] = 'any'
+    rec['dir'] = d
+    rec['socket'] = kind == 'socket'
+    rec['priority'] = prio
+    rec['ptype'] = ptype
+    rec['lifetime'] = _LIFETIME_TEMPLATE.copy()
+    reqs = []
+    rec['requests'] = reqs
+    if tmpls:
+        req = None
+        for line in tmpls.split('\n'):
+            toks = line.split()
+            if not toks:
+                continue
+            t0 = toks[0]
+            if t0 == 'tmpl':
+                a, b = toks[2], toks[4]
+                if match(a) is None or match(b) is None:
+                    return None
+                req = _REQUEST_TEMPLATE.copy()
+                req['src'] = a
+                req['dst'] = b
+                req['level'] = 'require'
+                reqs.append(req)
+            elif t0 == 'proto':
+                req['proto'] = _PROTOS[toks[1]]
+                if toks[2] == 'spi':
+                    spi = int(toks[3], 16)
+                    req['spi'] = spi if spi else None
+                    toks = toks[2:]
+                reqid = int(toks[3])
+                if reqid > _MAX_U32 or toks[5] not in _MODES:
+                    return None
+                req['reqid'] = reqid
+                req['mode'] = toks[5]
+                if toks[5] == 'transport':
+                    for k in ('src', 'dst'):
+                        if req[k] in ('0.0.0.0', '::'):
+                            req[k] = None
+            else:  # level use
+                req['level'] = 'use'
+        rec['action'] = 'ipsec'
+    else:
+        rec['action'] = 'none'
+    return rec
+
+
 def parse_policy(text, warnings=None):
     """Parse `ip [-s] xfrm policy` output into a list of policy dicts (keys: SP_KEYS).
 
     `warnings`, if a list, receives one string per line that was not understood.
     Empty input gives [].
     """
-    records = []
+    with _GcPaused():
+        return _drive(text, _SP_FAST, _sp_from_match, _slow_policy, warnings)
+
+
+def _slow_policy(lines, n0, records, warnings):
+    """The line parser, for one segment (what the fast regex did not take)."""
     cur = None
-    n = 0
+    n = n0 - 1
     dispatch = _SP_DISPATCH
-    for raw in _text_lines(text):
+    for raw in lines:
         n += 1
         line = raw.strip()
         if not line:
@@ -936,7 +1176,6 @@ def parse_policy(text, warnings=None):
         _unknown(warnings, n, line)
     if cur is not None:
         _finish_sp(cur, warnings)
-    return records
 
 
 def parse_policy_ex(text):

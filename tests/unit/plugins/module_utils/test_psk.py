@@ -234,12 +234,14 @@ def test_psk_error_does_not_leak_master_or_psks():
 # no key anywhere outside resolve()
 # ---------------------------------------------------------------------------------------
 
+OFFICE = {'name': 'office', 'address': '203.0.113.7', 'subnets': ['172.16.0.0/16']}
+
+
 def _leaky_inventory():
     return inventory(
         tunnels=[ARTICLE,
                  {'name': 'qb', 'hosts': ['quark', 'boson'], 'psk': TUNNEL_PSK, 'psk_generation': 3},
-                 {'name': 'q-ext', 'hosts': ['quark', {'name': 'office', 'address': '203.0.113.7',
-                                                      'subnets': ['172.16.0.0/16']}]},
+                 {'name': 'q-ext', 'hosts': ['quark', OFFICE]},
                  {'name': 'b-ext', 'hosts': ['boson', '203.0.113.8'], 'mode': 'transport'}],
         topologies=[{'name': 'core', 'type': 'mesh', 'hosts': ['hadron', 'lepton', 'mason'], 'psk': TOPOLOGY_PSK},
                     {'name': 'br', 'type': 'hub_and_spoke', 'hubs': ['gluon'], 'spokes': ['lepton', 'hadron']}],

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -38,12 +37,12 @@ def _ip(i, base):
 
 
 def _hexgroups(rng, n):
-    return ' '.join('%08x' % rng.getrandbits(32) for _ in range(n))
+    return ' '.join('%08x' % rng.getrandbits(32) for dummy in range(n))
 
 
 def _ctime(rng):
-    return '%s %2d %02d:%02d:%02d 2026' % (MONTHS[rng.randrange(12)], rng.randrange(1, 29),
-                                           rng.randrange(24), rng.randrange(60), rng.randrange(60))
+    return '%s %2d %02d:%02d:%02d 2026' % (
+        MONTHS[rng.randrange(12)], rng.randrange(1, 29), rng.randrange(24), rng.randrange(60), rng.randrange(60))
 
 
 def setkey_sad(n, rng):
@@ -95,8 +94,8 @@ def setkey_spd(n, rng):
 
 
 def _when(rng):
-    return '2026-%02d-%02d %02d:%02d:%02d' % (rng.randrange(1, 13), rng.randrange(1, 29), rng.randrange(24),
-                                             rng.randrange(60), rng.randrange(60))
+    return '2026-%02d-%02d %02d:%02d:%02d' % (
+        rng.randrange(1, 13), rng.randrange(1, 29), rng.randrange(24), rng.randrange(60), rng.randrange(60))
 
 
 def xfrm_state(n, rng):
@@ -145,7 +144,7 @@ CASES = (
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
     ap.add_argument('--sizes', default='1000,10000,100000')
     ap.add_argument('--repeat', type=int, default=3, help='best of N runs')
     ap.add_argument('--target', type=float, default=2.0, help='us per line')
@@ -161,7 +160,7 @@ def main(argv=None):
             text = gen(n, rng)
             lines = text.count('\n')
             best = None
-            for _ in range(args.repeat):
+            for dummy in range(args.repeat):
                 gc.collect()
                 warns = []
                 t0 = time.process_time()

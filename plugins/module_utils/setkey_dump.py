@@ -457,7 +457,7 @@ def _sa_type(rec, toks, n, warns):
                     rec['reqid'] = reqid
                     return
     for tok in toks[1:]:
-        k, _, v = tok.partition('=')
+        k, dummy, v = tok.partition('=')
         if k == 'mode':
             if v in _MODES or (v.isdecimal() and len(v) <= 3):
                 rec['mode'] = v
@@ -527,7 +527,7 @@ def _sa_seq(rec, toks, n, warns):
                     rec['state'] = d[6:]
                     return
     for tok in toks:
-        k, _, v = tok.partition('=')
+        k, dummy, v = tok.partition('=')
         if k == 'seq':
             x = _uint(v, _MAX_U64)
             if x is None:
@@ -673,7 +673,7 @@ def _sa_sadb(rec, toks, n, warns):
                 rec['refcnt'] = c
                 return
     for tok in toks:
-        k, _, v = tok.partition('=')
+        k, dummy, v = tok.partition('=')
         dest = _SADB_KEYS.get(k)
         if dest is not None:
             x = _uint(v)
@@ -686,7 +686,7 @@ def _sa_sadb(rec, toks, n, warns):
 def _sa_nat(rec, toks, n, warns):
     # FreeBSD: "NAT: OAI=a OAR=b"; ipsec-tools: "NAT OA=a"
     for tok in toks[1:]:
-        k, _, v = tok.partition('=')
+        k, dummy, v = tok.partition('=')
         dest = {'OA': 'nat_oa', 'OAI': 'nat_oai', 'OAR': 'nat_oar'}.get(k)
         if dest is not None and _is_addr(v):
             rec[dest] = v
@@ -939,7 +939,7 @@ def _sp_header(toks, n, warns):
         _warn(warns, n, 'malformed upper-layer protocol')
     rec['proto'] = proto
     if proto == 'icmp6' and len(toks) > 3:  # "icmp6 TYPE,CODE"
-        ty, _, code = toks[3].partition(',')
+        ty, dummy, code = toks[3].partition(',')
         rec['src_port'] = _uint(ty, 255)
         rec['dst_port'] = _uint(code, 255)
     return rec
@@ -991,7 +991,7 @@ def _sp_request(rec, toks, n, warns):
         _warn(warns, n, 'malformed request mode')
     ends = parts[2]
     if ends:
-        a, _, b = ends.partition('-')
+        a, dummy, b = ends.partition('-')
         if _ADDR_RE.match(a) and _ADDR_RE.match(b):
             req['src'], req['dst'] = a, b
         else:
@@ -1068,7 +1068,7 @@ def _sp_spid(rec, toks, n, warns):
                     return
                 toks = toks[3:]
     for tok in toks:
-        k, _, v = tok.partition('=')
+        k, dummy, v = tok.partition('=')
         dest = _SPID_KEYS.get(k)
         if dest is not None:
             x = _uint(v)

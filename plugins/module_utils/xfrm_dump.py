@@ -898,8 +898,8 @@ _SP_TEMPLATE['socket'] = False
 def _sp_header(toks, n, warns):
     if len(toks) == 4 and toks[2] == 'dst':
         # the usual "src 10.101.1.0/24 dst 10.101.2.0/24" selector
-        a, _, pa = toks[1].partition('/')
-        b, _, pb = toks[3].partition('/')
+        a, dummy, pa = toks[1].partition('/')
+        b, dummy, pb = toks[3].partition('/')
         if (pa.isdecimal() and pb.isdecimal() and len(pa) <= 3 and len(pb) <= 3 and int(pa) <= 128
                 and int(pb) <= 128 and _ADDR_RE.match(a) and _ADDR_RE.match(b)):
             rec = _SP_TEMPLATE.copy()

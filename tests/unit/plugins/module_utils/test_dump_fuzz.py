@@ -119,7 +119,7 @@ def test_random_dump_shaped_text(text):
 @settings(max_examples=50, **SETTINGS)
 @given(st.binary(max_size=200))
 def test_random_bytes(data):
-    for parse, _ in PARSERS:
+    for parse, dummy in PARSERS:
         assert isinstance(parse(data, []), list)
 
 
@@ -132,7 +132,7 @@ _GARBAGE = st.lists(st.sampled_from(list('0123456789abcdef :=()[]/.-\t\nxE') + [
 @st.composite
 def mutated(draw):
     text = draw(st.sampled_from(DUMPS))
-    for _ in range(draw(st.integers(1, 4))):
+    for dummy in range(draw(st.integers(1, 4))):
         lines = text.split('\n')
         op = draw(st.sampled_from(('drop', 'dup', 'truncate', 'flip', 'insert', 'swap', 'join')))
         i = draw(st.integers(0, max(0, len(lines) - 1)))

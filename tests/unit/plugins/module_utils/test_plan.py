@@ -66,6 +66,32 @@ def child(tunnel_name, index, local, remote, tunnel_out, tunnel_in, mode='tunnel
             'precedence': prefix(local) + prefix(remote)}
 
 
+def idle(addresses, subnets=(), backend=None):
+    """The slice of an inventory host no tunnel names."""
+    return {'backend': backend, 'addresses': list(addresses), 'subnets': list(subnets), 'peers': [], 'policies': []}
+
+
+# Every inventory host has a slice; these are the slices of HOSTS' hosts when no tunnel names them.
+IDLE = {
+    'gluon': idle(['192.0.2.10']),
+    'mason': idle(['198.51.100.1']),
+    'quark': idle(['192.0.2.20'], ['10.2.0.0/24']),
+    'boson': idle(['192.0.2.30'], ['10.3.0.0/24', '10.33.0.0/24']),
+    'hadron': idle(['192.0.2.40'], ['10.4.0.0/24']),
+    'lepton': idle(['192.0.2.50'], ['10.5.0.0/24']),
+    'muon': idle(['192.0.2.60'], ['10.6.0.0/24']),
+    'v6a': idle(['2001:db8::a'], ['2001:db8:a::/48'], 'strongswan'),
+    'v6b': idle(['2001:db8::b'], ['2001:db8:b::/48'], 'racoon'),
+}
+
+
+def assert_idle_except(result, busy):
+    """Every inventory host has a slice; those not in `busy` are exactly their idle slice."""
+    assert sorted(result['hosts']) == sorted(HOSTS)
+    for host in set(HOSTS) - set(busy):
+        assert result['hosts'][host] == IDLE[host], host
+
+
 def peer_of(slice_, tunnel_name):
     (peer,) = [p for p in slice_['peers'] if p['tunnel'] == tunnel_name]
     return peer
@@ -91,6 +117,20 @@ def test_article_plan_exact():
         'tunnels': [{'name': 'gluon-mason', 'origin': 'ipsec_tunnels', 'hosts': ['gluon', 'mason'],
                      'mode': 'tunnel', 'level': 'require', 'family': 'ipv4', 'psk_ref': DERIVED}],
         'hosts': {
+            'quark': {'backend': None, 'addresses': ['192.0.2.20'], 'subnets': ['10.2.0.0/24'],
+                      'peers': [], 'policies': []},
+            'boson': {'backend': None, 'addresses': ['192.0.2.30'], 'subnets': ['10.3.0.0/24', '10.33.0.0/24'],
+                      'peers': [], 'policies': []},
+            'hadron': {'backend': None, 'addresses': ['192.0.2.40'], 'subnets': ['10.4.0.0/24'],
+                       'peers': [], 'policies': []},
+            'lepton': {'backend': None, 'addresses': ['192.0.2.50'], 'subnets': ['10.5.0.0/24'],
+                       'peers': [], 'policies': []},
+            'muon': {'backend': None, 'addresses': ['192.0.2.60'], 'subnets': ['10.6.0.0/24'],
+                     'peers': [], 'policies': []},
+            'v6a': {'backend': 'strongswan', 'addresses': ['2001:db8::a'], 'subnets': ['2001:db8:a::/48'],
+                    'peers': [], 'policies': []},
+            'v6b': {'backend': 'racoon', 'addresses': ['2001:db8::b'], 'subnets': ['2001:db8:b::/48'],
+                    'peers': [], 'policies': []},
             'gluon': {
                 'backend': None, 'addresses': ['192.0.2.10'], 'subnets': [],
                 'peers': [{'tunnel': 'gluon-mason', 'name': 'mason', 'address': '198.51.100.1',
@@ -109,6 +149,7 @@ def test_article_plan_exact():
         'management': [],
     }
     assert PLAN_VERSION == 1
+    assert_idle_except(result, ['gluon', 'mason'])
 
 
 def test_article_ike_esp_defaults_spelled_out():
@@ -204,15 +245,16 @@ MESH_HOSTS = ['quark', 'boson', 'hadron', 'lepton']
 
 def test_mesh_of_four():
     result = plan(topologies=[{'name': 'core', 'type': 'mesh', 'hosts': MESH_HOSTS, 'mode': 'transport'}])
-    expected_names = sorted('core-%s-%s' % (MESH_HOSTS[i], MESH_HOSTS[j])
-                            for i in range(4) for j in range(i + 1, 4))
-    assert len(expected_names) == 6
-    assert [t['name'] for t in result['tunnels']] == expected_names
+    # The two host names of a mesh tunnel are in sorted order, not member order.
+    assert [t['name'] for t in result['tunnels']] == [
+        'core-boson-hadron', 'core-boson-lepton', 'core-boson-quark',
+        'core-hadron-lepton', 'core-hadron-quark', 'core-lepton-quark']
     ref = {'source': 'derived', 'generation': 1, 'origin': 'topology:core'}
     for t in result['tunnels']:
         assert t['origin'] == 'topology:core' and t['mode'] == 'transport' and t['psk_ref'] == ref
         assert t['name'] == 'core-%s-%s' % tuple(t['hosts'])
-    assert sorted(result['hosts']) == sorted(MESH_HOSTS)
+        assert t['hosts'] == sorted(t['hosts'])
+    assert_idle_except(result, MESH_HOSTS)
     for host in MESH_HOSTS:
         slice_ = result['hosts'][host]
         peers = slice_['peers']
@@ -227,11 +269,25 @@ def test_mesh_of_four():
             assert c['tunnel_out'] == c['tunnel_in'] == ''
 
 
+@pytest.mark.parametrize('members', [
+    ['boson', 'hadron', 'lepton', 'quark'],
+    ['lepton', 'quark', 'boson', 'hadron'],
+    ['quark', 'lepton', 'hadron', 'boson'],
+])
+def test_mesh_member_order_changes_nothing(members):
+    # Reordering a group renames nothing (so re-keys nothing): the whole plan is the same data.
+    expected = plan(topologies=[{'name': 'core', 'type': 'mesh', 'hosts': MESH_HOSTS}])
+    assert plan(topologies=[{'name': 'core', 'type': 'mesh', 'hosts': members}]) == expected
+
+
 def test_hub_and_spoke_two_hubs_three_spokes():
     hubs, spokes = ['quark', 'boson'], ['hadron', 'lepton', 'muon']
     result = plan(topologies=[{'name': 'br', 'type': 'hub_and_spoke', 'hubs': hubs, 'spokes': spokes,
                                'level': 'use'}])
+    # Hub first, even where it sorts after the spoke (br-quark-hadron).
     assert [t['name'] for t in result['tunnels']] == sorted('br-%s-%s' % (h, s) for h in hubs for s in spokes)
+    assert all(t['hosts'] == t['name'].split('-')[1:] for t in result['tunnels'])
+    assert_idle_except(result, hubs + spokes)
     for hub in hubs:
         slice_ = result['hosts'][hub]
         assert sorted(p['name'] for p in slice_['peers']) == sorted(spokes)
@@ -257,7 +313,9 @@ def test_hub_and_spoke_two_hubs_three_spokes():
 
 def test_external_peer_by_address():
     result = plan(tunnels=[tunnel('quark-ext', 'quark', '203.0.113.5')])
-    assert sorted(result['hosts']) == ['quark']
+    # The outside peer has no slice; every inventory host has one.
+    assert_idle_except(result, ['quark'])
+    assert '203.0.113.5' not in result['hosts']
     assert result['tunnels'][0]['hosts'] == ['quark', '203.0.113.5']
     (peer,) = result['hosts']['quark']['peers']
     assert (peer['name'], peer['address'], peer['local_address']) == ('203.0.113.5', '203.0.113.5', '192.0.2.20')
@@ -268,7 +326,8 @@ def test_external_peer_by_address():
 def test_external_peer_by_mapping():
     result = plan(tunnels=[tunnel('ext-quark', {'name': 'office', 'address': '203.0.113.7',
                                                 'subnets': ['172.16.0.0/16', '172.17.0.0/16']}, 'quark')])
-    assert sorted(result['hosts']) == ['quark']
+    assert_idle_except(result, ['quark'])
+    assert 'office' not in result['hosts']
     assert result['tunnels'][0]['hosts'] == ['office', 'quark']
     (peer,) = result['hosts']['quark']['peers']
     assert (peer['name'], peer['address']) == ('office', '203.0.113.7')
@@ -399,9 +458,27 @@ def test_every_peer_record_has_its_tunnel():
                        for c in peer['children'])
 
 
-def test_plan_contains_only_tunnel_hosts():
-    result = plan(tunnels=[tunnel('qb', 'quark', 'boson')])
-    assert sorted(result['hosts']) == ['boson', 'quark']
+def test_plan_has_a_slice_for_every_inventory_host():
+    hosts = dict(HOSTS, noaddr={}, nothing=None, blank={'address': '', 'subnets': ['10.9.0.0/24']})
+    result = plan(hosts=hosts, tunnels=[tunnel('qb', 'quark', 'boson')])
+    assert sorted(result['hosts']) == sorted(hosts)
+    assert_idle_except(dict(result, hosts=dict((h, s) for h, s in result['hosts'].items() if h in HOSTS)),
+                       ['quark', 'boson'])
+    # A host without an address has a slice with no addresses (and nothing else).
+    for host in ('noaddr', 'nothing', 'blank'):
+        assert result['hosts'][host] == idle([]), host
+    assert [p['tunnel'] for p in result['hosts']['quark']['peers']] == ['qb']
+
+
+def test_inventory_without_tunnels_gives_idle_slices():
+    result = plan()
+    assert result == {'version': 1, 'tunnels': [], 'hosts': IDLE, 'management': []}
+
+
+def test_bad_address_on_a_host_no_tunnel_names_is_an_error():
+    with pytest.raises(ModelError) as info:
+        plan(hosts=dict(HOSTS, idle={'address': '192.0.2.300'}), tunnels=[tunnel('qb', 'quark', 'boson')])
+    assert info.value.errors == ["host 'idle': ipsec_address: '192.0.2.300' is not an IP address"]
 
 
 def test_empty_inventory_gives_empty_plan():

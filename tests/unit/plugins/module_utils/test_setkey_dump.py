@@ -65,7 +65,7 @@ def test_fixture_matches_expected_records(name):
 
 @pytest.mark.parametrize('name', ALL)
 def test_records_have_exactly_the_documented_keys(name):
-    records, _ = parse(name)
+    records = parse(name)[0]
     keys = sk.SP_KEYS if name in SPD else sk.SA_KEYS
     for rec in records:
         assert tuple(rec) == keys

@@ -64,7 +64,7 @@ def test_fixture_matches_expected_records(name):
 
 @pytest.mark.parametrize('name', ALL)
 def test_records_have_the_same_keys_as_setkey_records(name):
-    records, _ = parse(name)
+    records = parse(name)[0]
     keys = sk.SP_KEYS if name in POLICY else sk.SA_KEYS
     assert records
     for rec in records:

@@ -135,11 +135,34 @@ def xfrm_policy(n, rng):
     return ''.join(out)
 
 
+def xfrm_policy_stats(n, rng):
+    out = []
+    for i in range(n):
+        d = ('in', 'out', 'fwd')[i % 3]
+        out.append('src 10.%d.%d.0/24 dst 172.%d.%d.0/24 uid 0\n' % (i >> 8 & 255, i & 255, i >> 8 & 255, i & 255))
+        out.append('\tdir %s action allow index %d priority %d ptype main share any flag  (0x00000000)\n'
+                   % (d, 8 * i + 1, 375423 + i % 7))
+        out.append('\tlifetime config:\n'
+                   '\t  limit: soft (INF)(bytes), hard (INF)(bytes)\n'
+                   '\t  limit: soft (INF)(packets), hard (INF)(packets)\n'
+                   '\t  expire add: soft 0(sec), hard 0(sec)\n'
+                   '\t  expire use: soft 0(sec), hard 0(sec)\n'
+                   '\tlifetime current:\n'
+                   '\t  0(bytes), 0(packets)\n')
+        out.append('\t  add %s use %s\n' % (_when(rng), _when(rng) if i % 2 else '-'))
+        out.append('\ttmpl src %s dst %s\n' % (_ip(i, 192), _ip(i, 198)))
+        out.append('\t\tproto esp spi 0x%08x(%d) reqid %d(0x%08x) mode tunnel\n' % (0, 0, i, i))
+        out.append('\t\tlevel %s share any \n' % ('required' if d == 'out' else 'use'))
+        out.append('\t\tenc-mask ffffffff auth-mask ffffffff comp-mask ffffffff\n')
+    return ''.join(out)
+
+
 CASES = (
     ('setkey -D', setkey_sad, setkey_dump.parse_sad),
     ('setkey -DP', setkey_spd, setkey_dump.parse_spd),
     ('ip -s xfrm state', xfrm_state, xfrm_dump.parse_state),
     ('ip xfrm policy', xfrm_policy, xfrm_dump.parse_policy),
+    ('ip -s xfrm policy', xfrm_policy_stats, xfrm_dump.parse_policy),
 )
 
 

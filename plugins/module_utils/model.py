@@ -206,6 +206,15 @@ def _host_selector(address, version):
     return parse_network('%s/%d' % (address, 32 if version == 4 else 128))
 
 
+def _subnet_text(endpoint):
+    return ' with subnets %s' % ', '.join(s.text for s in endpoint.subnets) if endpoint.subnets else ''
+
+
+def _unknown_fields(raw, known):
+    """Sorted names of fields not in `known`; YAML may give non-string keys (1:, yes:)."""
+    return sorted(str(key) for key in raw if key not in known)
+
+
 def _as_list(value):
     if value is None:
         return []
@@ -341,6 +350,8 @@ class _Builder:
         self._pairs = {}
         self._proposal_cache = {}
         self._default_selectors = {}
+        self._peers = {}
+        self._by_address = {}
 
     # -- endpoints -------------------------------------------------------------------
 
@@ -353,27 +364,66 @@ class _Builder:
                 self.endpoints[name] = endpoint
         return self._host_endpoints[name]
 
+    def define_peers(self, tunnels, topologies):
+        """First pass: index inventory hosts by address and define every outside peer.
+
+        Done before any tunnel is built, so a peer given as a mapping in one place and by
+        bare address in another is the same endpoint whatever the order of the lists.
+        """
+        for name in self.hosts:
+            endpoint = self.host_endpoint(name)
+            if endpoint:
+                self._by_address.setdefault(endpoint.address, endpoint)
+        places = []
+        for index, raw in enumerate(tunnels):
+            if isinstance(raw, dict) and isinstance(raw.get('hosts'), (list, tuple)):
+                where = "tunnel '%s'" % raw.get('name') if raw.get('name') else 'ipsec_tunnels[%d]' % index
+                places.extend((where, 'hosts[%d]' % i, item) for i, item in enumerate(raw['hosts']))
+        for index, raw in enumerate(topologies):
+            if not isinstance(raw, dict):
+                continue
+            where = "topology '%s'" % raw.get('name') if raw.get('name') else 'ipsec_topologies[%d]' % index
+            for field in ('hosts', 'hubs', 'spokes'):
+                if isinstance(raw.get(field), (list, tuple)):
+                    places.extend((where, '%s[%d]' % (field, i), item) for i, item in enumerate(raw[field]))
+        for where, field, item in places:
+            if isinstance(item, dict):
+                self._define_peer(where, field, item)
+
+    def _define_peer(self, where, field, raw):
+        unknown = _unknown_fields(raw, PEER_KEYS)
+        if unknown:
+            self.errors.add(where, field, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(PEER_KEYS))))
+            return
+        name = raw.get('name') or raw.get('address')
+        if not isinstance(name, str):
+            self.errors.add(where, field, 'a peer outside the inventory needs a name or an address')
+            return
+        if name in self.hosts:
+            self.errors.add(where, field, "'%s' is an inventory host; name it by its inventory name only" % name)
+            return
+        fields = ('%s.address' % field, '%s.subnets' % field, '%s.backend' % field)
+        endpoint = _endpoint_from_host(name, raw, self.errors, where, fields, in_inventory=False)
+        if endpoint is None:
+            self.errors.add(where, field, "peer '%s' outside the inventory needs an address" % (name,))
+        if not endpoint:
+            return
+        known = self._peers.get(name) or self._by_address.get(endpoint.address)
+        if known is None:
+            self._peers[name] = self._by_address[endpoint.address] = self.endpoints[name] = endpoint
+        elif (known.name, known.address, known.subnets) != (endpoint.name, endpoint.address, endpoint.subnets):
+            self.errors.add(where, field, "peer '%s' (%s%s) is defined differently elsewhere: '%s' (%s%s)"
+                            % (endpoint.name, endpoint.address, _subnet_text(endpoint), known.name, known.address,
+                               _subnet_text(known)))
+
     def resolve_end(self, where, field, raw):
-        """An end of a tunnel: an inventory host name, an address, or a mapping for a peer outside."""
+        """An end of a tunnel: an inventory host name, an address, or a mapping for a peer outside.
+
+        Mappings were checked by define_peers; their errors are not repeated here.
+        """
         if isinstance(raw, dict):
-            unknown = sorted(set(raw) - PEER_KEYS)
-            if unknown:
-                self.errors.add(where, field, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(PEER_KEYS))))
-                return None
             name = raw.get('name') or raw.get('address')
-            if not isinstance(name, str):
-                self.errors.add(where, field, 'a peer outside the inventory needs a name or an address')
-                return None
-            if name in self.hosts:
-                self.errors.add(where, field, "'%s' is an inventory host; name it by its inventory name only" % name)
-                return None
-            fields = ('%s.address' % field, '%s.subnets' % field, '%s.backend' % field)
-            endpoint = _endpoint_from_host(name, raw, self.errors, where, fields, in_inventory=False)
-            if not endpoint:
-                if endpoint is None:
-                    self.errors.add(where, field, "peer '%s' outside the inventory needs an address" % (name,))
-                return None
-            return self._external(where, field, endpoint)
+            return self._peers.get(name) if isinstance(name, str) else None
         if not isinstance(raw, str) or not raw:
             self.errors.add(where, field, '%r is not a host name or address' % (raw,))
             return None
@@ -386,19 +436,11 @@ class _Builder:
         if parsed is None:
             self.errors.add(where, field, "host '%s' is neither in the inventory nor given an address" % raw)
             return None
-        return self._external(where, field, Endpoint(parsed[0], parsed[0], parsed[1], (), None, False))
-
-    def _external(self, where, field, endpoint):
-        """One endpoint per outside peer, however many tunnels name it, defined once."""
-        known = self.endpoints.get(endpoint.name)
+        # An inventory host or a defined peer named by its address is that same endpoint.
+        known = self._by_address.get(parsed[0])
         if known is None:
-            self.endpoints[endpoint.name] = endpoint
-            return endpoint
-        if known.address != endpoint.address or (endpoint.subnets and known.subnets != endpoint.subnets):
-            self.errors.add(where, field, "peer '%s' is defined elsewhere with address %s%s"
-                            % (endpoint.name, known.address,
-                               ' and subnets %s' % ', '.join(s.text for s in known.subnets) if known.subnets else ''))
-            return None
+            known = self._by_address[parsed[0]] = self.endpoints[parsed[0]] = Endpoint(
+                parsed[0], parsed[0], parsed[1], (), None, False)
         return known
 
     # -- tunnels ---------------------------------------------------------------------
@@ -494,7 +536,7 @@ class _Builder:
 
     def add_tunnel(self, raw, where):
         """One entry of ipsec_tunnels."""
-        unknown = sorted(set(raw) - TUNNEL_KEYS)
+        unknown = _unknown_fields(raw, TUNNEL_KEYS)
         if unknown:
             self.errors.add(where, None, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(TUNNEL_KEYS))))
         name = raw['name']
@@ -562,10 +604,14 @@ class _Builder:
         if not name or not isinstance(name, str):
             self.errors.add(where, 'name', 'is required')
             return
-        unknown = sorted(set(raw) - TOPOLOGY_KEYS)
+        unknown = _unknown_fields(raw, TOPOLOGY_KEYS)
         if unknown:
             self.errors.add(where, None, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(TOPOLOGY_KEYS))))
+        origin = 'topology:%s' % name
+        # The shared settings first, so a structural problem below does not hide them.
+        settings = self.settings(where, raw, origin)
         kind = raw.get('type')
+        pairs = []
         if kind == 'mesh':
             members = self._members(where, raw, 'hosts')
             pairs = [(members[i], members[j]) for i in range(len(members)) for j in range(i + 1, len(members))]
@@ -575,17 +621,12 @@ class _Builder:
             both = set(h.name for h in hubs) & set(s.name for s in spokes)
             if both:
                 self.errors.add(where, 'spokes', 'also listed as hubs: %s' % ', '.join(sorted(both)))
-                return
-            pairs = [(hub, spoke) for hub in hubs for spoke in spokes]
+            else:
+                pairs = [(hub, spoke) for hub in hubs for spoke in spokes]
         else:
             self.errors.add(where, 'type', '%r is not a topology type; use one of %s' % (kind, ', '.join(TOPOLOGY_TYPES)))
-            return
-        origin = 'topology:%s' % name
-        settings = self.settings(where, raw, origin)
-        if settings is None:
-            return
         # Validated once above for the whole topology; per pair only what differs is checked.
-        if unknown:
+        if settings is None or unknown:
             return
         for left, right in pairs:
             # Mesh pairs are named in sorted order, so reordering a group renames (and
@@ -698,6 +739,7 @@ def build_fleet(inventory):
     if not isinstance(topologies, (list, tuple)):
         builder.errors.add('ipsec_topologies', None, 'must be a list')
         topologies = []
+    builder.define_peers(tunnels, topologies)
     for index, raw in enumerate(tunnels):
         if not isinstance(raw, dict):
             builder.errors.add('ipsec_tunnels[%d]' % index, None, 'must be a mapping')
@@ -709,10 +751,6 @@ def build_fleet(inventory):
         builder.add_tunnel(raw, "tunnel '%s'" % name)
     for index, raw in enumerate(topologies):
         builder.add_topology(index, raw)
-    # Every inventory host gets a slice, with or without tunnels, and a wrong ipsec_address
-    # is an error even on a host no tunnel names yet.
-    for name in builder.hosts:
-        builder.host_endpoint(name)
     builder.check_overlaps()
     management = management_selectors(inventory.get('management'), builder.errors)
     if builder.errors.items:

@@ -34,6 +34,11 @@ onto that vocabulary:
 
 Key material in ``enc``/``auth``/``auth-trunc``/``aead`` lines is dropped while parsing;
 warnings about unknown lines mask every run of four or more hex digits.
+
+Speed: a record in the exact layout iproute2 prints (tabs, fields in their order) is read by one
+precompiled regex; anything else (other whitespace, extra or unknown lines, damage) goes
+through the line parser, record by record, with the same results. benchmarks/parse.py
+measures both formats at 1,000 to 100,000 records.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -869,7 +874,7 @@ def _slow_state(lines, n0, records, warnings):
             if cur is None:
                 _warn(warnings, n, 'line outside any SA')
                 continue
-            bitmap_ok = t0 in ('anti-replay', 'seq-hi', 'replay_window')
+            bitmap_ok = t0 == 'replay_window'
             handler(cur, toks, n, warnings)
             continue
         if _HEX_ONLY.match(line):

@@ -149,7 +149,6 @@ def test_article_plan_exact():
         'management': [],
     }
     assert PLAN_VERSION == 1
-    assert_idle_except(result, ['gluon', 'mason'])
 
 
 def test_article_ike_esp_defaults_spelled_out():
@@ -462,9 +461,9 @@ def test_plan_has_a_slice_for_every_inventory_host():
     hosts = dict(HOSTS, noaddr={}, nothing=None, blank={'address': '', 'subnets': ['10.9.0.0/24']})
     result = plan(hosts=hosts, tunnels=[tunnel('qb', 'quark', 'boson')])
     assert sorted(result['hosts']) == sorted(hosts)
-    assert_idle_except(dict(result, hosts=dict((h, s) for h, s in result['hosts'].items() if h in HOSTS)),
-                       ['quark', 'boson'])
-    # A host without an address has a slice with no addresses (and nothing else).
+    for host in set(HOSTS) - {'quark', 'boson'}:
+        assert result['hosts'][host] == IDLE[host], host
+    # A host without an address has a slice with no addresses (its subnets are not used either).
     for host in ('noaddr', 'nothing', 'blank'):
         assert result['hosts'][host] == idle([]), host
     assert [p['tunnel'] for p in result['hosts']['quark']['peers']] == ['qb']

@@ -77,7 +77,7 @@ def test_derive_is_hmac_sha256_over_documented_label():
 
 
 @pytest.mark.parametrize('tunnel, generation', [
-    ('gluon-mason', 1), ('gluon-mason', 2), ('core-quark-boson', 7), ('x', 123456),
+    ('gluon-mason', 1), ('gluon-mason', 2), ('core-boson-quark', 7), ('x', 123456),
     (u'tunnel-\u00e9t\u00e9', 1),
 ])
 def test_derive_matches_reference(tunnel, generation):
@@ -167,8 +167,8 @@ def test_explicit_psk_from_topology():
                                 {'name': 'br', 'type': 'hub_and_spoke', 'hubs': ['gluon'],
                                  'spokes': ['lepton', 'mason']}])
     keys = peer_keys(inv)
-    assert sorted(keys) == ['br-gluon-lepton', 'br-gluon-mason', 'core-boson-hadron', 'core-quark-boson',
-                            'core-quark-hadron']
+    assert sorted(keys) == ['br-gluon-lepton', 'br-gluon-mason', 'core-boson-hadron', 'core-boson-quark',
+                            'core-hadron-quark']
     for name, seen in keys.items():
         assert len(seen) == 2
         if name.startswith('core-'):
@@ -183,7 +183,18 @@ def test_explicit_psk_tunnel_and_topology_names_do_not_collide():
                     topologies=[{'name': 'core', 'type': 'mesh', 'hosts': ['quark', 'boson'], 'psk': TOPOLOGY_PSK}])
     keys = peer_keys(inv)
     assert keys['core'] == [TUNNEL_PSK] * 2
-    assert keys['core-quark-boson'] == [TOPOLOGY_PSK] * 2
+    assert keys['core-boson-quark'] == [TOPOLOGY_PSK] * 2
+
+
+def test_mesh_member_order_does_not_rekey():
+    # Mesh tunnel names (the derivation label) sort the two hosts, so reordering a group keeps every key.
+    def keys(members):
+        return peer_keys(inventory(topologies=[{'name': 'core', 'type': 'mesh', 'hosts': members}]))
+    before = keys(['quark', 'boson', 'hadron'])
+    assert before == {name: [reference_key(MASTER, name, 1)] * 2
+                      for name in ('core-boson-hadron', 'core-boson-quark', 'core-hadron-quark')}
+    assert keys(['hadron', 'quark', 'boson']) == before
+    assert keys(['boson', 'hadron', 'quark']) == before
 
 
 def test_resolve_derived_without_master_raises():

@@ -332,3 +332,14 @@ def test_normalised_names():
     assert sk.normalize_comp('deflate') == 'deflate'
     assert sk.normalize_enc('some-new-cipher') == 'some-new-cipher'
     assert sk.normalize_enc(None) is None
+
+
+def test_other_sa_type_spellings():
+    dump = ('10.0.0.1[4500] 10.0.0.2[4500] \n\tnatt+ah mode=transport spi=7(0x00000007) reqid=1(0x00000001)\n'
+            '\tseq=0x00000000 replay=0 flags=0x00000000 state=mature \n'
+            '10.0.0.1 10.0.0.2\n\t11 mode=2 spi=8(0x00000008) reqid=0(0x00000000)\n'
+            '\tseq=0x00000000 replay=0 flags=0x00000000 state=3\n')
+    (natt, num), warnings = sk.parse_sad_ex(dump)
+    assert warnings == []
+    assert (natt['satype'], natt['proto'], natt['natt'], natt['src_port']) == ('natt+ah', 'ah', True, 4500)
+    assert (num['satype'], num['mode'], num['state'], num['spi']) == ('11', '2', '3', 8)

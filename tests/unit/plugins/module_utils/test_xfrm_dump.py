@@ -297,3 +297,11 @@ def test_usual_layout_takes_the_fast_path(name, fast):
     warnings = []
     assert (xf._drive(text(name), rx, counting, slow, warnings), warnings) == parse(name)
     assert len(built) == fast
+
+
+def test_esn_bitmap_words_are_not_warned_but_stray_hex_is():
+    records, warnings = xf.parse_state_ex(text('constructed-ip-s-xfrm-state-natt-aead'))
+    assert warnings == []
+    dump = text('ikev1-g1-ip-s-xfrm-state').replace('\tlifetime config:', '\t 00000000 00000001\n\tlifetime config:', 1)
+    records, warnings = xf.parse_state_ex(dump)
+    assert len(records) == 2 and warnings == ['line 7: stray hex-only line dropped']

@@ -108,7 +108,12 @@ def _newest(candidates):
     usable = [sa for sa in candidates if _usable(sa)]
     if not usable:
         return None
-    return min(usable, key=lambda sa: (sa.get('age') if sa.get('age') is not None else 0, -(sa.get('spi') or 0)))
+    if all(sa.get('age') is not None for sa in usable):
+        return min(usable, key=lambda sa: sa['age'])
+    if all(sa.get('created') for sa in usable):
+        # 'YYYY-MM-DD HH:MM:SS' sorts as time does.
+        return max(usable, key=lambda sa: sa['created'])
+    return usable[-1]
 
 
 def summarize_sa(sa):
@@ -152,8 +157,8 @@ def assess_peer(peer, sa_index, policy_index, baseline=None):
     elif sa_out and sa_in:
         verdict, reason = UP, 'policies and mature SAs in both directions'
         if baseline is not None:
-            grew_out = sa_out.get('bytes', 0) > baseline.get(_sa_key(sa_out), 0)
-            grew_in = sa_in.get('bytes', 0) > baseline.get(_sa_key(sa_in), 0)
+            grew_out = (sa_out.get('bytes') or 0) > baseline.get(_sa_key(sa_out), 0)
+            grew_in = (sa_in.get('bytes') or 0) > baseline.get(_sa_key(sa_in), 0)
             if grew_out and not grew_in:
                 verdict = STALE
                 reason = ('trigger traffic left through SPI %s but nothing came back through SPI %s: '
@@ -204,11 +209,13 @@ def match_ends(results_by_host):
         reasons = ['%s: %s' % (host, result['reason']) for host, result in ends if result['verdict'] != UP]
         if len(ends) == 2:
             (host_a, a), (host_b, b) = ends
-            if a['verdict'] == UP and b['verdict'] == UP and (
-                    _spi(a['sa_out']) != _spi(b['sa_in']) or _spi(a['sa_in']) != _spi(b['sa_out'])):
-                verdict = STALE
-                reasons.append('%s sends with SPI %s but %s receives with SPI %s (keys out of sync; run resync)'
-                               % (host_a, _hex(a['sa_out']), host_b, _hex(b['sa_in'])))
+            if a['verdict'] == UP and b['verdict'] == UP:
+                for sender, out, receiver, into in ((host_a, a['sa_out'], host_b, b['sa_in']),
+                                                     (host_b, b['sa_out'], host_a, a['sa_in'])):
+                    if _spi(out) != _spi(into):
+                        verdict = STALE
+                        reasons.append('%s sends with SPI %s but %s receives with SPI %s (keys out of sync; run resync)'
+                                       % (sender, _hex(out), receiver, _hex(into)))
         rows.append({
             'tunnel': tunnel,
             'ends': [host for host, _result in ends],

@@ -5,7 +5,8 @@
 #   VENV             $ROOT/.venv, made by scripts/bootstrap
 #   BUILD_BASE       a directory outside the repository holding ansible_collections/fleet/ipsec,
 #                    a real copy of the repository (ansible-test refuses symlinks and wants that
-#                    path shape); override with FLEET_IPSEC_BUILD_BASE
+#                    path shape); one per run, removed at exit; FLEET_IPSEC_BUILD_BASE keeps one
+# It also sets an EXIT trap: scripts add paths to remove with on_exit_remove, not a trap of their own.
 #   COLLECTION_DIR   $BUILD_BASE/ansible_collections/fleet/ipsec
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -15,12 +16,27 @@ export VIRTUAL_ENV="$VENV"
 : "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
 export HOME
 
-# Outside the repository on purpose: inside it, ansible-test would find the repository's .git
-# while walking up from the copy and list (almost) no files; ansible-lint would lint the copy too.
-_root_id="$(printf '%s' "$ROOT" | sha256sum | cut -c1-10)"
-BUILD_BASE="${FLEET_IPSEC_BUILD_BASE:-${TMPDIR:-/tmp}/fleet-ipsec-build-$_root_id}"
+# A fresh directory per run, outside the repository: several people may run scripts/test,
+# scripts/lint and scripts/sanity in one checkout at once, and inside the repository ansible-test
+# would find the repository's .git while walking up from the copy and list (almost) no files.
+# Removed when the script exits, unless FLEET_IPSEC_BUILD_BASE names one to keep (to look at
+# ansible-test's tests/output there, say).
+_CLEANUP=()
+_run_cleanup() {
+    local path
+    for path in "${_CLEANUP[@]}"; do rm -rf "$path"; done
+}
+trap _run_cleanup EXIT
+# on_exit_remove PATH...: remove these when the script exits.
+on_exit_remove() { _CLEANUP+=("$@"); }
+
+if [[ -n "${FLEET_IPSEC_BUILD_BASE:-}" ]]; then
+    BUILD_BASE="$FLEET_IPSEC_BUILD_BASE"
+else
+    BUILD_BASE="$(mktemp -d "${TMPDIR:-/tmp}/fleet-ipsec-build.XXXXXX")"
+    on_exit_remove "$BUILD_BASE"
+fi
 COLLECTION_DIR="$BUILD_BASE/ansible_collections/fleet/ipsec"
-unset _root_id
 
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -7,7 +7,9 @@ ansible-test does this itself by copying the collection; for a quick `pytest tes
 a symlinked ansible_collections tree in a temporary directory is enough.
 """
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -19,6 +21,7 @@ def _collection_root():
     if here[-3:-2] == ['ansible_collections'] and here[-2:] == ['fleet', 'ipsec']:
         return os.sep.join(here[:-3])
     base = tempfile.mkdtemp(prefix='fleet-ipsec-')
+    atexit.register(shutil.rmtree, base, True)
     os.makedirs(os.path.join(base, 'ansible_collections', 'fleet'))
     os.symlink(ROOT, os.path.join(base, 'ansible_collections', 'fleet', 'ipsec'))
     return base

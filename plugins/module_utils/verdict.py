@@ -113,7 +113,8 @@ def _newest(candidates):
     if all(sa.get('created') for sa in usable):
         # 'YYYY-MM-DD HH:MM:SS' sorts as time does.
         return max(usable, key=lambda sa: sa['created'])
-    return usable[-1]
+    # Without times: Linux lists the SAD newest first (new SAs go to the head of the list).
+    return usable[0]
 
 
 def summarize_sa(sa):

@@ -176,6 +176,10 @@ def ping(module, source, target):
     system = platform.system()
     if system == 'Linux':
         argv = ['ping', '-c', '1', '-W', '1', '-I', str(source), str(target)]
+    elif system == 'NetBSD':
+        # NetBSD's ping takes the source with -I and has no per-reply timeout flag.
+        argv = ['ping6' if target.version == 6 else 'ping', '-c', '1', '-I' if target.version == 4 else '-S',
+                str(source), str(target)]
     elif target.version == 6 and module.get_bin_path('ping6'):
         argv = ['ping6', '-c', '1', '-S', str(source), str(target)]
     else:

@@ -157,9 +157,6 @@ def test_one_end_outside_the_play():
     assert row(report, 'g1-g2')['verdict'] == verdict.UP
 
 
-@pytest.mark.xfail(strict=True, reason='BUG: verify.yml joins `ansible_play_hosts`, which drops UNREACHABLE hosts; '
-                                       'their tunnels then show only the other end, often `up` (the case '
-                                       '`unverified` exists for); use ansible_play_hosts_all')
 def test_the_playbook_joins_every_host_of_the_play():
     with open(PLAYBOOK) as f:
         (play,) = yaml.safe_load(f)

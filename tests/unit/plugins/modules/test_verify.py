@@ -234,3 +234,104 @@ def test_old_net_tools_ifconfig_addr_prefix():
 def test_local_addresses_skip_what_is_not_an_address(junk):
     module = FakeModule({'ip': '/usr/sbin/ip'}, '1: lo    %s scope host\n2: eth0    inet 10.0.0.1/24\n' % junk)
     assert [str(a) for a in verify.local_addresses(module)] == ['10.0.0.1']
+
+
+# ---------------------------------------------------------------- main, with a stand-in AnsibleModule
+
+def text(kind, name):
+    with open(os.path.join(os.path.dirname(MODULE), '..', '..', 'tests', 'fixtures', kind, name + '.txt')) as f:
+        return f.read()
+
+
+class Done(Exception):
+    pass
+
+
+class StandInModule(object):
+    """Just what verify.main uses of AnsibleModule; answers commands from a table."""
+
+    params = None
+    check_mode = False
+    answers = None
+    commands = None
+
+    def __init__(self, argument_spec, supports_check_mode):
+        assert supports_check_mode is True
+        params = dict((name, spec.get('default')) for name, spec in argument_spec.items())
+        params.update(type(self).params)
+        self.params = params
+
+    def get_bin_path(self, name, required=False):
+        return {'ip': '/usr/sbin/ip', 'ping': '/usr/bin/ping'}.get(name)
+
+    def run_command(self, argv):
+        type(self).commands.append(list(argv))
+        return type(self).answers(argv)
+
+    def exit_json(self, **result):
+        raise Done(dict(result, failed=False))
+
+    def fail_json(self, **result):
+        raise Done(dict(result, failed=True))
+
+
+def run_main(monkeypatch, params, answers, check_mode=False):
+    monkeypatch.setattr(StandInModule, 'params', params)
+    monkeypatch.setattr(StandInModule, 'check_mode', check_mode)
+    monkeypatch.setattr(StandInModule, 'answers', staticmethod(answers))
+    monkeypatch.setattr(StandInModule, 'commands', [])
+    monkeypatch.setattr(verify, 'AnsibleModule', StandInModule)
+    monkeypatch.setattr(verify.platform, 'system', lambda: 'Linux')
+    monkeypatch.setattr(verify.time, 'sleep', lambda seconds: None)
+    with pytest.raises(Done) as done:
+        verify.main()
+    return done.value.args[0], StandInModule.commands
+
+
+G1_STATE, G1_POLICY = text('xfrm', 'ikev1-g1-ip-s-xfrm-state'), text('xfrm', 'ikev1-g1-ip-xfrm-policy')
+
+
+def g1_host(state=G1_STATE, ping_rc=0):
+    def answers(argv):
+        if argv[1:] == ['-s', 'xfrm', 'state']:
+            return 0, state, ''
+        if argv[1:] == ['-s', 'xfrm', 'policy']:
+            return 0, G1_POLICY, ''
+        if argv[1:] == ['-o', 'addr', 'show']:
+            return 0, LINUX_IP_ADDR, ''
+        if argv[0] == 'ping':
+            return ping_rc, '', ''
+        return 127, '', 'unexpected command %r' % (argv,)
+    return answers
+
+
+def test_main_check_mode_sends_no_traffic(monkeypatch):
+    result, commands = run_main(monkeypatch, {'peers': G['g1'], 'source': 'xfrm'}, g1_host(), check_mode=True)
+    assert result['failed'] is False and result['changed'] is False
+    assert result['source'] == 'xfrm' and result['triggers'] == []
+    ((tunnel,)) = result['tunnels']
+    assert (tunnel['tunnel'], tunnel['verdict']) == ('g1-g2', 'up')
+    assert not any(c[0] == 'ping' for c in commands)
+
+
+def test_main_triggers_then_judges(monkeypatch):
+    result, commands = run_main(monkeypatch, {'peers': G['g1'], 'source': 'xfrm', 'timeout': 0}, g1_host())
+    assert result['failed'] is False
+    assert result['triggers'] == ['10.101.1.1 -> 10.101.2.1: answered']
+    assert ['ping', '-c', '1', '-W', '1', '-I', '10.101.1.1', '10.101.2.1'] in commands
+
+
+def test_main_fails_naming_each_tunnel_that_is_not_up(monkeypatch):
+    result, _commands = run_main(monkeypatch, {'peers': G['g1'], 'source': 'xfrm', 'timeout': 0},
+                                 g1_host(state='', ping_rc=1))
+    assert result['failed'] is True
+    assert result['msg'] == 'g1-g2: no_sa (policies are in place but there is no SA)'
+    assert result['triggers'] == ['10.101.1.1 -> 10.101.2.1: no answer']
+    assert [t['verdict'] for t in result['tunnels']] == ['no_sa']
+
+
+def test_main_rejects_records_that_are_not_plan_peers(monkeypatch):
+    result, commands = run_main(monkeypatch, {'peers': [{'tunnel': 't'}]}, g1_host())
+    assert result['failed'] is True
+    assert result['msg'] == 'peers[0] is not a plan peer record: no name, address, local_address, children'
+    assert commands == []

@@ -117,7 +117,10 @@ class Tunnel:
 
     @property
     def family(self):
-        return 'ipv%d' % self.version
+        return _FAMILIES[self.version]
+
+
+_FAMILIES = {4: 'ipv4', 6: 'ipv6'}
 
 
 class Fleet:
@@ -131,6 +134,22 @@ class Fleet:
 
     def __repr__(self):
         return 'Fleet(%d endpoints, %d tunnels)' % (len(self.endpoints), len(self.tunnels))
+
+
+class _TopologyTunnel:
+    """Where an error is, for a tunnel made by a topology: formatted only if there is one.
+
+    A 1,000-host mesh makes half a million of these and normally never prints any.
+    """
+
+    __slots__ = ('tunnel', 'topology')
+
+    def __init__(self, tunnel, topology):
+        self.tunnel = tunnel
+        self.topology = topology
+
+    def __str__(self):
+        return "tunnel '%s' (topology '%s')" % (self.tunnel, self.topology)
 
 
 class _Errors:
@@ -634,7 +653,7 @@ class _Builder:
             if kind == 'mesh' and right.name < left.name:
                 left, right = right, left
             tunnel_name = '%s-%s-%s' % (name, left.name, right.name)
-            pair_where = "tunnel '%s' (topology '%s')" % (tunnel_name, name)
+            pair_where = _TopologyTunnel(tunnel_name, name)
             if self.claim_name(pair_where, tunnel_name, origin):
                 self.link(pair_where, tunnel_name, origin, left, right, settings)
 
@@ -673,10 +692,15 @@ class _Builder:
                 end = tunnel.ends[side]
                 if not end.in_inventory:
                     continue
-                groups = by_host.setdefault(end.name, {})
+                groups = by_host.get(end.name)
+                if groups is None:
+                    groups = by_host[end.name] = {}
                 remotes = tunnel.selectors[1 - side]
                 for local in tunnel.selectors[side]:
-                    group = groups.setdefault(local.text, (local, {}))[1]
+                    entry = groups.get(local.text)
+                    if entry is None:
+                        entry = groups[local.text] = (local, {})
+                    group = entry[1]
                     for remote in remotes:
                         owner = group.get(remote.text)
                         if owner is not None and owner is not tunnel:

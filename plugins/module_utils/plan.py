@@ -14,10 +14,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import gc
+from operator import itemgetter
 
 from ansible_collections.fleet.ipsec.plugins.module_utils.model import build_fleet
 
 PLAN_VERSION = 1
+_PRECEDENCE = itemgetter('precedence')
 
 
 def _empty_slice(endpoint):
@@ -31,10 +33,6 @@ def _empty_slice(endpoint):
     }
 
 
-def _by_precedence(child):
-    return -child['precedence']
-
-
 def plan_fleet(fleet):
     """Cut a Fleet into per-host slices; returns the whole plan as plain data.
 
@@ -46,38 +44,42 @@ def plan_fleet(fleet):
     for name in fleet.hosts:
         hosts[name] = _empty_slice(fleet.endpoints.get(name))
     tunnels = []
+    append_tunnel = tunnels.append
     for tunnel in fleet.tunnels:
         name = tunnel.name
         mode = tunnel.mode
         level = tunnel.level
-        transport = mode == 'transport'
         psk_ref = tunnel.psk_ref
-        ends = tunnel.ends
-        tunnels.append({'name': name, 'origin': tunnel.origin, 'hosts': [ends[0].name, ends[1].name],
-                        'mode': mode, 'level': level, 'family': tunnel.family, 'psk_ref': psk_ref})
-        pairs = [(first, second, '%s-%d' % (name, index)) for index, (first, second) in
-                 enumerate((f, s) for f in tunnel.selectors[0] for s in tunnel.selectors[1])]
-        if transport:
-            outer = ('', '')
+        first_end, second_end = tunnel.ends
+        append_tunnel({'name': name, 'origin': tunnel.origin, 'hosts': [first_end.name, second_end.name],
+                       'mode': mode, 'level': level, 'family': tunnel.family, 'psk_ref': psk_ref})
+        first_selectors, second_selectors = tunnel.selectors
+        if len(first_selectors) == 1 and len(second_selectors) == 1:
+            pairs = ((first_selectors[0], second_selectors[0], name + '-0'),)
         else:
-            outer = ('%s-%s' % (ends[0].address, ends[1].address), '%s-%s' % (ends[1].address, ends[0].address))
-        for side in (0, 1):
-            local_end = ends[side]
-            host = hosts.get(local_end.name)
+            pairs = [(first, second, '%s-%d' % (name, index)) for index, (first, second) in
+                     enumerate([(f, s) for f in first_selectors for s in second_selectors])]
+        if mode == 'transport':
+            forward = backward = ''
+        else:
+            forward = first_end.address + '-' + second_end.address
+            backward = second_end.address + '-' + first_end.address
+        # Both ends, each seeing itself as local: (local end, remote end, out, in, flip).
+        for local_end, remote_end, tunnel_out, tunnel_in, flip in (
+                (first_end, second_end, forward, backward, False),
+                (second_end, first_end, backward, forward, True)):
+            host = hosts.get(local_end.name) if local_end.in_inventory else None
             if host is None:
                 continue
-            remote_end = ends[1 - side]
-            tunnel_out = outer[side]
-            tunnel_in = outer[1 - side]
             children = []
             for first, second, child_name in pairs:
-                local, remote = (first, second) if side == 0 else (second, first)
+                local, remote = (second, first) if flip else (first, second)
                 children.append({
                     'tunnel': name, 'name': child_name, 'local': local.text, 'remote': remote.text,
                     'mode': mode, 'level': level, 'tunnel_out': tunnel_out, 'tunnel_in': tunnel_in,
                     'precedence': local.prefixlen + remote.prefixlen,
                 })
-            host['policies'].extend(children)
+            host['policies'] += children
             # At most ten keys per record: CPython's next dict size up is nearly twice as big.
             host['peers'].append({
                 'tunnel': name, 'name': remote_end.name, 'address': remote_end.address,
@@ -86,7 +88,7 @@ def plan_fleet(fleet):
             })
     for host in hosts.values():
         # Stable: equal precedence keeps tunnel-name order (fleet.tunnels is sorted).
-        host['policies'].sort(key=_by_precedence)
+        host['policies'].sort(key=_PRECEDENCE, reverse=True)
     return {'version': PLAN_VERSION, 'tunnels': tunnels, 'hosts': hosts,
             'management': [s.text for s in fleet.management]}
 

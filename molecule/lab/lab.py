@@ -1,10 +1,10 @@
-#!/usr/bin/env python3
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Boot and tear down real-kernel Linux test guests under Debian's user-mode-linux.
 
-The `lab` molecule scenario runs its guests through this driver; it also works on its own:
+The `lab` molecule scenario runs its guests through this driver; it also works on its own
+(as root; run it with python3, ansible-test allows no `python3` shebang):
 
     lab.py up --state DIR [--guests g1,g2,g3]   build or reuse the base image, boot, wait for SSH
     lab.py down --state DIR                     halt the guests, remove taps, bridge and state files
@@ -173,7 +173,8 @@ def run(cmd, check=True, **kw):
 
 def quiet(cmd):
     """Run a command whose failure is expected during cleanup; return True on success."""
-    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          check=False).returncode == 0
 
 
 # ---------------------------------------------------------------- base image
@@ -378,7 +379,7 @@ def uml_sessions():
     """This lab's UML processes by session: each guest runs in a session led by its kernel."""
     procs = list(processes())
     leaders = {pid for pid, sid, argv in procs if pid == sid and f"uml_dir={UML_DIR}" in argv}
-    return {leader: [pid for pid, sid, _ in procs if sid == leader] for leader in leaders}
+    return {leader: [pid for pid, sid, argv in procs if sid == leader] for leader in leaders}
 
 
 def kill(pids):
@@ -392,7 +393,7 @@ def kill(pids):
 def stop_guests():
     """Halt every guest of this lab (mconsole halt, then SIGKILL of its whole session), and
     close our SSH ControlPersist masters (their title is `ssh: SOCKET [mux]`)."""
-    kill(pid for pid, _, argv in processes() if argv[0].startswith(f"ssh: {SSH_DIR}/"))
+    kill(pid for pid, sid, argv in processes() if argv[0].startswith(f"ssh: {SSH_DIR}/"))
     sessions = uml_sessions()
     if not sessions:
         return
@@ -491,6 +492,10 @@ def write_inventory(state, guests):
               "        ansible_python_interpreter: /usr/bin/python3",
               f"        ansible_ssh_private_key_file: {q(str(state / 'id_ed25519'))}",
               f"        ansible_ssh_common_args: {q('-F ' + str(state / 'ssh_config'))}",
+              # Ansible's own masters would live on in ~/.ansible/cp after `down` and hang the
+              # next run against a new guest at the same address: keep them where down finds them.
+              "        ansible_ssh_args: " + q("-o ControlMaster=auto -o ControlPersist=10m "
+                                               f"-o ControlPath={SSH_DIR}/%C"),
               "        ansible_ssh_pipelining: true"]
     (state / "inventory.yml").write_text("\n".join(lines) + "\n")
 
@@ -641,7 +646,7 @@ def interrupted(signum, frame):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     def image_opts(sp):

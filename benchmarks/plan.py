@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -10,14 +9,15 @@ not a test: targets on the project's 2-core machine are mesh < 2 s, star < 1 s.
 
 import argparse
 import gc
+import importlib
 import os
 import sys
 import time
 
+# tests/conftest.py makes this checkout importable as ansible_collections.fleet.ipsec.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests'))
-import conftest  # noqa: E402,F401  (makes ansible_collections.fleet.ipsec importable)
-
-from ansible_collections.fleet.ipsec.plugins.module_utils.plan import build_plan  # noqa: E402
+importlib.import_module('conftest')
+build_plan = importlib.import_module('ansible_collections.fleet.ipsec.plugins.module_utils.plan').build_plan
 
 
 def host_address(index):

@@ -12,7 +12,7 @@ name: bypass
 short_description: Management bypass selectors for a host's policy file
 version_added: 0.1.0
 author:
-  - fleet.ipsec contributors
+  - fleet.ipsec contributors (@fleet-ipsec)
 description:
   - Takes management networks or addresses (the plan's C(management) list plus the controller's
     address) and returns, for each, the network and the "any" network of its family, without repeats.

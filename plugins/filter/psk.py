@@ -12,7 +12,7 @@ name: psk
 short_description: The pre-shared key of a peer in the IPsec plan
 version_added: 0.1.0
 author:
-  - fleet.ipsec contributors
+  - fleet.ipsec contributors (@fleet-ipsec)
 description:
   - Takes a peer record of the plan (from M(fleet.ipsec.plan)) and returns its pre-shared key.
   - A derived key is HMAC-SHA256 of O(master) over a label holding the tunnel name and the

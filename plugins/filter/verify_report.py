@@ -12,7 +12,7 @@ name: verify_report
 short_description: Match both ends of every tunnel and tabulate the verdicts
 version_added: 0.1.0
 author:
-  - fleet.ipsec contributors
+  - fleet.ipsec contributors (@fleet-ipsec)
 description:
   - Takes the hosts of the play and, from each host's registered M(fleet.ipsec.verify) result,
     joins the two ends of every tunnel.

@@ -211,8 +211,8 @@ def match_ends(results_by_host):
         if len(ends) == 2:
             (host_a, a), (host_b, b) = ends
             if a['verdict'] == UP and b['verdict'] == UP:
-                for sender, out, receiver, into in ((host_a, a['sa_out'], host_b, b['sa_in']),
-                                                     (host_b, b['sa_out'], host_a, a['sa_in'])):
+                directions = ((host_a, a['sa_out'], host_b, b['sa_in']), (host_b, b['sa_out'], host_a, a['sa_in']))
+                for sender, out, receiver, into in directions:
                     if _spi(out) != _spi(into):
                         verdict = STALE
                         reasons.append('%s sends with SPI %s but %s receives with SPI %s (keys out of sync; run resync)'

@@ -23,7 +23,7 @@ description:
     resolves inside C(no_log) tasks.
   - This is an action plugin; it runs on the controller only.
 author:
-  - fleet.ipsec contributors
+  - fleet.ipsec contributors (@fleet-ipsec)
 options:
   hosts:
     description:
@@ -36,6 +36,9 @@ options:
       - Name of the fact that receives the plan.
     type: str
     default: ipsec_plan
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full

@@ -20,7 +20,7 @@ description:
     field by field.
   - Key material is dropped while parsing. No key, not even its length, is ever returned or logged.
 author:
-  - fleet.ipsec contributors
+  - fleet.ipsec contributors (@fleet-ipsec)
 options:
   source:
     description:
@@ -28,6 +28,8 @@ options:
     type: str
     choices: [auto, setkey, xfrm]
     default: auto
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -62,7 +64,7 @@ source:
 sas:
   description:
     - The SAs, one record each. Keys are the same for both sources; a field a source does not print is null.
-    - Algorithms come as printed (O(sas[].enc), O(sas[].auth)) and normalised (O(sas[].enc_norm), O(sas[].auth_norm)).
+    - Algorithms come as printed (RV(sas[].enc), RV(sas[].auth)) and normalised (RV(sas[].enc_norm), RV(sas[].auth_norm)).
   returned: success
   type: list
   elements: dict
@@ -96,7 +98,7 @@ def main():
     )
     try:
         source, sas, policies, warnings = read(
-            lambda argv: module.run_command(argv), lambda name: module.get_bin_path(name), module.params['source'])
+            module.run_command, module.get_bin_path, module.params['source'])
     except KernelStateError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, source=source, sas=sas, policies=policies, parse_warnings=warnings)

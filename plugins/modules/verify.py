@@ -24,7 +24,7 @@ description:
   - Fails when any tunnel is not up, with a one-line reason for each such tunnel.
   - Never returns key material.
 author:
-  - fleet.ipsec contributors
+  - fleet.ipsec contributors (@fleet-ipsec)
 options:
   peers:
     description:
@@ -49,6 +49,8 @@ options:
     type: str
     choices: [auto, setkey, xfrm]
     default: auto
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -206,7 +208,7 @@ def main():
 
     def kernel():
         try:
-            return read(lambda argv: module.run_command(argv), lambda name: module.get_bin_path(name),
+            return read(module.run_command, module.get_bin_path,
                         module.params['source'])
         except KernelStateError as exc:
             module.fail_json(msg=str(exc))

@@ -14,7 +14,6 @@ __metaclass__ = type
 import copy
 import os
 
-import pytest
 import yaml
 
 from ansible_collections.fleet.ipsec.plugins.filter.verify_report import FilterModule, verify_report

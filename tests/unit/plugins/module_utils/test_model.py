@@ -284,7 +284,7 @@ def test_hub_and_spoke_two_hubs_three_spokes():
         assert t.ends[0].name in ('mason', 'quark')
         assert t.ends[1].name in ('boson', 'hadron', 's3')
         assert t.level == 'unique' and t.mode == 'tunnel'
-        assert texts(t.selectors[0]) == [s for s in HOSTS[t.ends[0].name]['subnets']]
+        assert texts(t.selectors[0]) == list(HOSTS[t.ends[0].name]['subnets'])
 
 
 def test_topology_proposals_and_explicit_psk():

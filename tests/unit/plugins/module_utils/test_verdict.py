@@ -118,8 +118,8 @@ def test_ikev1_capture_counters():
 
 def test_plain_state_dump_is_up_too():
     """`ip xfrm state` without -s: no counters, no times; still mature SAs both ways."""
-    sas, _ = xfrm('derived-ikev2-g1-ip-xfrm-state')
-    _, policies = xfrm(policy='ikev2-g1-ip-xfrm-policy')
+    sas = xfrm('derived-ikev2-g1-ip-xfrm-state')[0]
+    policies = xfrm(policy='ikev2-g1-ip-xfrm-policy')[1]
     result = judge(G_PEERS['g1'], sas, policies)
     assert result['verdict'] == verdict.UP
     assert spis(result) == G_SPIS['ikev2']
@@ -134,10 +134,10 @@ def test_capture_of_the_other_gateway_is_not_up_here():
 
 def test_the_debian_capture_with_use_level_and_fwd():
     """debian12-netns: the same net-to-net child among unrelated policies, `level use` inbound."""
-    sas, _ = g1()
-    _, policies = xfrm(policy='debian12-netns-ip-s-xfrm-policy')
+    sas = g1()[0]
+    policies = xfrm(policy='debian12-netns-ip-s-xfrm-policy')[1]
     assert judge(G_PEERS['g1'], sas, policies)['verdict'] == verdict.UP
-    _, plain = xfrm(policy='debian12-netns-ip-xfrm-policy')
+    plain = xfrm(policy='debian12-netns-ip-xfrm-policy')[1]
     assert judge(G_PEERS['g1'], sas, plain)['verdict'] == verdict.UP
 
 
@@ -205,11 +205,11 @@ def test_setkey_linux_constructed_without_inbound_policy_is_no_policy():
 
 
 def test_setkey_empty_databases():
-    sas, _ = setkey('no-sad-entries')
-    _, policies = g1()
+    sas = setkey('no-sad-entries')[0]
+    policies = g1()[1]
     assert judge(G_PEERS['g1'], sas, policies)['verdict'] == verdict.NO_SA
-    g1_sas, _ = g1()
-    _, none = setkey(spd='no-spd-entries')
+    g1_sas = g1()[0]
+    none = setkey(spd='no-spd-entries')[1]
     result = judge(G_PEERS['g1'], g1_sas, none)
     assert result['verdict'] == verdict.NO_POLICY and len(result['missing_policies']) == 2
 
@@ -219,7 +219,7 @@ def test_setkey_dying_sas_are_usable_and_larval_ipcomp_ignored():
     peers = peers_of({'h': {'address': '172.16.1.226', 'subnets': ['10.0.1.0/24']}},
                      [{'name': 'h-far', 'hosts': ['h', '172.16.1.247'],
                        'selectors': {'h': ['10.0.1.0/24'], '172.16.1.247': ['10.0.2.0/24']}}])
-    sas, _ = setkey('linux-ipsec-tools-lkml2003-setkey-D')
+    sas = setkey('linux-ipsec-tools-lkml2003-setkey-D')[0]
     policies = setkey_dump.parse_spd(
         '10.0.1.0/24[any] 10.0.2.0/24[any] any\n\tout ipsec\n\tesp/tunnel/172.16.1.226-172.16.1.247/require\n'
         '\tspid=1 seq=1 pid=1\n\trefcnt=1\n'
@@ -286,7 +286,7 @@ def test_socket_policies_are_ignored():
 
 
 def test_setkey_per_socket_policies_are_ignored():
-    _, policies = setkey(spd='linux-ipsec-tools-ipop-setkey-DP')
+    policies = setkey(spd='linux-ipsec-tools-ipop-setkey-DP')[1]
     sockets = [p for p in policies if p['socket']]
     assert len(sockets) == 3
     peers = peers_of({'h': {'address': '192.168.1.10'}},
@@ -431,8 +431,8 @@ def test_without_a_baseline_there_is_no_stale():
 
 def test_baseline_with_counterless_sas_does_not_crash():
     """Regression: bytes=None (plain `ip xfrm state`) with a baseline once raised TypeError."""
-    sas, _ = xfrm('derived-ikev2-g1-ip-xfrm-state')
-    _, policies = xfrm(policy='ikev2-g1-ip-xfrm-policy')
+    sas = xfrm('derived-ikev2-g1-ip-xfrm-state')[0]
+    policies = xfrm(policy='ikev2-g1-ip-xfrm-policy')[1]
     assert all(sa['bytes'] is None for sa in sas)
     result = judge(G_PEERS['g1'], sas, policies, verdict.byte_baseline(sas))
     assert result['verdict'] == verdict.UP
@@ -610,8 +610,8 @@ def plain_rekey():
     """Two outbound SAs from a plain `ip xfrm state` (no age, no created), listed as the kernel
     lists them: newest first (__xfrm_state_insert list_add()s at the head of state_all and the
     dump walks from the head; the -s captures show it: ikev1-g1 lists 18:58:04 before 18:58:02)."""
-    sas, _ = xfrm('derived-ikev2-g1-ip-xfrm-state')
-    _, policies = xfrm(policy='ikev2-g1-ip-xfrm-policy')
+    sas = xfrm('derived-ikev2-g1-ip-xfrm-state')[0]
+    policies = xfrm(policy='ikev2-g1-ip-xfrm-policy')[1]
     old_out, in_ = sas
     new_out = copy.deepcopy(old_out)
     new_out.update(spi=0x0a0a0a0a, spi_hex='0x0a0a0a0a')
@@ -621,7 +621,7 @@ def plain_rekey():
 
 def test_dump_order_newest_first_in_the_captures():
     for host in ('g1', 'g2'):
-        sas, _ = g('ikev1', host)
+        sas = g('ikev1', host)[0]
         assert sas[0]['created'] > sas[1]['created']
 
 

@@ -21,6 +21,11 @@ from its own copy-on-write file in the state directory. Per guest identity (name
 run's SSH public key) goes on the kernel command line, where a boot unit in the guest reads it:
 an ed25519 public key is short enough, and unlike hostfs it gives the guest no view of the host.
 
+What the roles meet in a guest: Debian with the packages below preinstalled and no apt lists
+(no uplink: installing anything else fails, and so does update_cache); root SSH with the run's
+key; strongSwan as Debian ships it, i.e. both strongswan.service (charon-systemd, swanctl) and
+strongswan-starter.service (ipsec.conf) enabled at boot, racing for the vici socket.
+
 One lab per machine: the bridge, the address range and the tap names are fixed. Runtime files
 (UML umid directories, SSH control sockets, the owning state directory) live in /run/fleet-ipsec-lab/.
 Stdlib only; needs root, linux.uml, uml_mconsole, debootstrap, mkfs.ext4, ip, ssh, ssh-keygen.
@@ -34,6 +39,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -255,6 +261,9 @@ def ensure_image(suite=None, mirror=None, rebuild=False):
         finally:
             remove_build_dir(tmp)
         (image.with_suffix(".json")).write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
+        for old in CACHE_DIR.glob("base-*"):  # superseded images (a guest still up keeps its inode)
+            if old.stem != image.stem:
+                old.unlink()
         log(f"built {image} in {time.monotonic() - started:.0f} s")
         return image
 
@@ -492,8 +501,8 @@ def write_inventory(state, guests):
               "        ansible_python_interpreter: /usr/bin/python3",
               f"        ansible_ssh_private_key_file: {q(str(state / 'id_ed25519'))}",
               f"        ansible_ssh_common_args: {q('-F ' + str(state / 'ssh_config'))}",
-              # Ansible's own masters would live on in ~/.ansible/cp after `down` and hang the
-              # next run against a new guest at the same address: keep them where down finds them.
+              # Ansible's own masters would outlive `down` in ~/.ansible/cp, connected to a
+              # guest that is gone: keep them where `down` finds and closes them.
               "        ansible_ssh_args: " + q("-o ControlMaster=auto -o ControlPersist=10m "
                                                f"-o ControlPath={SSH_DIR}/%C"),
               "        ansible_ssh_pipelining: true"]
@@ -526,9 +535,14 @@ def wait_ssh(state, g, proc, started, timeout):
     while time.monotonic() - started < timeout:
         if proc.poll() is not None:
             raise LabError(f"{g['name']}: UML exited with {proc.returncode}\n" + console_tail(state, g))
+        try:  # a cheap probe first: ssh itself would sit out the ARP timeout (3 s) each time
+            socket.create_connection((g["address"], 22), timeout=0.5).close()
+        except OSError:
+            time.sleep(0.2)
+            continue
         if ssh_ok(state, g["name"]):
             return time.monotonic() - started
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise LabError(f"{g['name']}: no SSH after {timeout} s\n" + console_tail(state, g))
 
 

@@ -64,7 +64,7 @@ source:
 sas:
   description:
     - The SAs, one record each. Keys are the same for both sources; a field a source does not print is null.
-    - Algorithms come as printed (RV(sas[].enc), RV(sas[].auth)) and normalised (RV(sas[].enc_norm), RV(sas[].auth_norm)).
+    - Algorithms come as printed (C(enc), C(auth)) and normalised (C(enc_norm), C(auth_norm)).
   returned: success
   type: list
   elements: dict

@@ -516,7 +516,10 @@ def boot(state, image, g, pubkey, mem):
         f"vec0:transport=tap,ifname={g['tap']},mac={g['mac']},gro=1",
         "con=null", "con0=null,fd:1", "ssl=null", "systemd.log_color=0",
         f"systemd.machine_id={hashlib.md5((str(state) + g['name']).encode()).hexdigest()}",
-        f"lab.name={g['name']}", f"lab.ip={g['address']}/24", "lab.gw=none",
+        f"lab.name={g['name']}", f"lab.ip={g['address']}/24",
+        # A default route, as real hosts have: a packet for a remote LAN must find a route
+        # before the kernel looks at the IPsec policies (the host does not forward it on).
+        f"lab.gw={NET}.1",
         f"lab.lan={g['lan_address']}/24", f"lab.key={pubkey}",
     ]
     with open(state / f"{g['name']}.console.log", "w") as console:

@@ -1,0 +1,803 @@
+# Copyright (c) 2026 fleet.ipsec contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Boot and tear down a pair of qemu VMs from an image profile.
+
+The `freebsd` molecule scenario runs its two FreeBSD VMs through this driver; tests/vmpair boots
+the lab's Debian root filesystem with it. It also works on its own (run it with python3; no root
+needed, only read-write access to /dev/kvm for hardware acceleration):
+
+    vmpair.py up --profile P --state DIR [--vms a,b] [--set KEY=VALUE]...  boot, wait for SSH
+    vmpair.py down --state DIR                          stop the VMs, delete their disks and state
+    vmpair.py status --state DIR                        show the VMs and whether SSH answers
+    vmpair.py fetch --profile P [--set KEY=VALUE]...    download, verify and cache the image only
+    vmpair.py accel                                     the accelerator `--accel auto` picks, and why
+
+A profile (JSON; `--profile NAME` reads profiles/NAME.json beside this file, anything else is a
+path) says everything that is particular to an image; nothing else here knows about one:
+
+    vars          default values of @tokens@ (e.g. version), overridden with --set
+    image         {url, checksum_url | sha256, compression: xz|gz|bz2|none, format} or {path, format}
+    disk_size, memory, cpus, machine, qemu, nic_model
+    kernel, initrd, append   optional direct kernel boot
+    seed          {type: none} or {type: nocloud, label, meta_data, user_data[, network_config]}:
+                  an ISO 9660 first-boot seed, built from template files beside the profile
+    ssh           {user, port}: the account the run's key is installed for
+    ready         {command, settle}: a command that prints an identifier of the running boot; the
+                  VM is ready when it answers twice, `settle` seconds apart, with the same output
+                  (so a first-boot reboot is waited out)
+    python        the guest's Python, for the inventory written in the state directory
+
+Every string of a profile may hold @tokens@: the profile's vars, and per VM `name`, `index`,
+`pubkey` (the run's SSH public key line), `pubkey_blob`, `ssh_port`, `ssh_mac`, `private_mac`,
+`private_ip`, `private_cidr`, `private_prefix`, `private_netmask`, `peer_private_ip`, `instance_id`.
+
+Networking: each VM has a qemu user-mode NIC with its SSH port forwarded to 127.0.0.1:<free port>
+(the controller's way in, and the VM's NAT to the outside), and, with two VMs, a second NIC on a
+private point-to-point link between them (a qemu UDP socket pair on 127.0.0.1): no bridge, no tap,
+no root. Images are cached in $FLEET_IPSEC_VMPAIR_CACHE (default /var/cache/fleet-ipsec-vmpair as
+root, ~/.cache/fleet-ipsec-vmpair otherwise); each VM boots from its own copy-on-write disk.
+Stdlib only; needs qemu-system-x86_64, qemu-img, ssh, ssh-keygen, and genisoimage or xorriso for
+seeded profiles.
+"""
+
+import argparse
+import bz2
+import fcntl
+import gzip
+import hashlib
+import ipaddress
+import json
+import lzma
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROFILE_DIR = HERE / "profiles"
+DEFAULT_VMS = "vm1,vm2"
+DEFAULT_PRIVATE_NET = "10.78.0.0/24"
+STATE_FILE = "vmpair.json"
+TOKEN = re.compile(r"@([a-z][a-z0-9_]*)@")
+KVM_GET_API_VERSION = 0xAE00
+KVM_CREATE_VM = 0xAE01
+DECOMPRESSORS = {"xz": lzma.LZMADecompressor, "bz2": bz2.BZ2Decompressor}
+PROFILE_DEFAULTS = {
+    "vars": {}, "disk_size": None, "memory": "1024", "cpus": None, "machine": "q35",
+    "qemu": "qemu-system-x86_64", "nic_model": "virtio-net-pci", "kernel": None, "initrd": None,
+    "append": None, "seed": {"type": "none"}, "ssh": {"user": "root", "port": 22},
+    "ready": {"command": "true", "settle": 0}, "python": None, "boot_timeout": 600,
+}
+
+
+def log(msg):
+    print(f"vmpair: {msg}", file=sys.stderr, flush=True)
+
+
+class VmPairError(Exception):
+    pass
+
+
+def run(cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, text=True, **kw)
+
+
+def quiet(cmd, timeout=None):
+    """Run a command whose failure is expected (probes, cleanup); return True on success."""
+    try:
+        return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              check=False, timeout=timeout).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+# ---------------------------------------------------------------- profiles and tokens
+
+def expand(text, tokens, where="profile"):
+    """Replace every @token@ in text; an unknown token is an error, not a silent blank."""
+    def one(match):
+        name = match.group(1)
+        if name not in tokens:
+            raise VmPairError(f"{where}: unknown token @{name}@ (known: {', '.join(sorted(tokens))})")
+        return str(tokens[name])
+    return TOKEN.sub(one, text)
+
+
+def load_profile(spec):
+    """Read a profile by name (profiles/NAME.json) or path; fill in the defaults."""
+    path = Path(spec)
+    if not path.suffix and not path.exists():
+        path = PROFILE_DIR / f"{spec}.json"
+    try:
+        data = json.loads(path.read_text())
+    except OSError as e:
+        raise VmPairError(f"profile {spec}: {e.strerror}: {path}") from None
+    except ValueError as e:
+        raise VmPairError(f"profile {path}: not JSON: {e}") from None
+    unknown = sorted(set(data) - set(PROFILE_DEFAULTS) - {"description", "image"})
+    if unknown:
+        raise VmPairError(f"profile {path}: unknown keys {unknown}")
+    if "image" not in data:
+        raise VmPairError(f"profile {path}: no image")
+    profile = {**PROFILE_DEFAULTS, **data, "dir": str(path.resolve().parent), "path": str(path.resolve())}
+    image = profile["image"]
+    if ("url" in image) == ("path" in image):
+        raise VmPairError(f"profile {path}: image needs exactly one of url and path")
+    if "url" in image and not (image.get("checksum_url") or image.get("sha256")):
+        raise VmPairError(f"profile {path}: a downloaded image needs checksum_url or sha256")
+    if image.get("compression", "none") not in ("none", "gz", *DECOMPRESSORS):
+        raise VmPairError(f"profile {path}: compression must be none, gz, bz2 or xz")
+    if image.get("format") not in ("qcow2", "raw"):
+        raise VmPairError(f"profile {path}: image format must be qcow2 or raw")
+    if profile["seed"].get("type") not in ("none", "nocloud"):
+        raise VmPairError(f"profile {path}: seed type must be none or nocloud")
+    return profile
+
+
+def profile_vars(profile, settings):
+    """The profile's vars with --set KEY=VALUE overrides applied."""
+    result = {k: str(v) for k, v in profile["vars"].items()}
+    for item in settings or []:
+        key, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+            raise VmPairError(f"--set {item!r}: use KEY=VALUE with a lower-case KEY")
+        if key not in result:
+            raise VmPairError(f"--set {key}: the profile has no such var (vars: {', '.join(sorted(result))})")
+        result[key] = value
+    return result
+
+
+def image_source(profile, pvars):
+    """Where the image comes from: {url, checksum_url, sha256, name, compression, format} or
+    {path, format}, with the profile's vars expanded."""
+    image = profile["image"]
+    fmt = image["format"]
+    if "path" in image:
+        path = Path(expand(image["path"], pvars, "image.path"))
+        if not path.is_absolute():
+            path = Path(profile["dir"]) / path
+        return {"path": str(path), "format": fmt}
+    url = expand(image["url"], pvars, "image.url")
+    return {
+        "url": url,
+        "checksum_url": expand(image["checksum_url"], pvars, "image.checksum_url") if image.get("checksum_url") else None,
+        "sha256": image.get("sha256"),
+        "name": url.rsplit("/", 1)[-1],
+        "compression": image.get("compression", "none"),
+        "format": fmt,
+    }
+
+
+CHECKSUM_BSD = re.compile(r"^SHA256 \((?P<name>[^)]+)\) = (?P<sum>[0-9a-fA-F]{64})\s*$")
+CHECKSUM_GNU = re.compile(r"^(?P<sum>[0-9a-fA-F]{64}) [ *](?P<name>\S.*?)\s*$")
+
+
+def published_sha256(text, name):
+    """The SHA-256 a checksum file lists for `name`: BSD style (`SHA256 (name) = hex`, as in
+    FreeBSD's CHECKSUM.SHA256) or GNU style (`hex  name`, as in SHA256SUMS)."""
+    for line in text.splitlines():
+        m = CHECKSUM_BSD.match(line) or CHECKSUM_GNU.match(line)
+        if m and m.group("name").lstrip("*./") == name:
+            return m.group("sum").lower()
+    raise VmPairError(f"the checksum file lists no SHA-256 for {name}")
+
+
+def decompressed_name(name, compression):
+    suffix = {"xz": ".xz", "gz": ".gz", "bz2": ".bz2"}.get(compression, "")
+    return name[:-len(suffix)] if suffix and name.endswith(suffix) else name
+
+
+# ---------------------------------------------------------------- image cache
+
+def cache_dir():
+    env = os.environ.get("FLEET_IPSEC_VMPAIR_CACHE")
+    if env:
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/var/cache/fleet-ipsec-vmpair")
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "fleet-ipsec-vmpair"
+
+
+def fetch_text(url, timeout=60):
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (profile URLs)
+        return response.read().decode("utf-8", errors="replace")
+
+
+def download(url, dest, want_sha256):
+    """Download url to dest, hashing on the way; refuse it if the SHA-256 differs."""
+    digest = hashlib.sha256()
+    partial = dest.with_name(dest.name + ".partial")
+    started = time.monotonic()
+    with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:  # noqa: S310
+        total = int(response.headers.get("Content-Length") or 0)
+        done, shown = 0, -1
+        while True:
+            chunk = response.read(1 << 20)
+            if not chunk:
+                break
+            out.write(chunk)
+            digest.update(chunk)
+            done += len(chunk)
+            tenth = done * 10 // total if total else -1
+            if tenth != shown and tenth >= 0:
+                shown = tenth
+                log(f"downloading {url.rsplit('/', 1)[-1]}: {done >> 20} of {total >> 20} MiB")
+    got = digest.hexdigest()
+    if got != want_sha256:
+        partial.unlink()
+        raise VmPairError(f"{url}: SHA-256 {got} but the publisher lists {want_sha256}: refusing it")
+    partial.rename(dest)
+    log(f"downloaded {url} ({done >> 20} MiB in {time.monotonic() - started:.0f} s), SHA-256 verified")
+
+
+def decompress(src, dest, compression):
+    partial = dest.with_name(dest.name + ".partial")
+    with open(src, "rb") as inp, open(partial, "wb") as out:
+        if compression == "gz":
+            with gzip.GzipFile(fileobj=inp) as gz:
+                shutil.copyfileobj(gz, out, 1 << 20)
+        else:
+            engine = DECOMPRESSORS[compression]()
+            for chunk in iter(lambda: inp.read(1 << 20), b""):
+                out.write(engine.decompress(chunk))
+    partial.rename(dest)
+
+
+def ensure_image(source, cache=None, offline=False):
+    """Return the local, verified, decompressed image for `source` (see image_source).
+
+    A downloaded image is kept in the cache under its published SHA-256, so it is fetched once;
+    the (small) checksum file is read again on every run, so a re-published image is noticed.
+    Without network, the newest cached copy of the same URL is used, with a warning."""
+    if "path" in source:
+        path = Path(source["path"])
+        if not path.is_file():
+            raise VmPairError(f"image {path} does not exist")
+        return path
+    images = (cache or cache_dir()) / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    name = decompressed_name(source["name"], source["compression"])
+    want = source["sha256"]
+    if not want:
+        try:
+            if offline:
+                raise OSError("offline")
+            want = published_sha256(fetch_text(source["checksum_url"]), source["name"])
+        except (OSError, urllib.error.URLError) as e:
+            cached = sorted((p for p in images.glob(f"*-{name}") if p.with_suffix(p.suffix + ".json").exists()
+                             and json.loads(p.with_suffix(p.suffix + ".json").read_text()).get("url") == source["url"]),
+                            key=lambda p: p.stat().st_mtime)
+            if not cached:
+                raise VmPairError(f"cannot read {source['checksum_url']} ({e}) and no cached image") from None
+            log(f"warning: cannot read {source['checksum_url']} ({e}); using the cached {cached[-1].name}")
+            return cached[-1]
+    image = images / f"{want[:16]}-{name}"
+    with open(images / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once download once
+        if image.exists():
+            return image
+        tmp = Path(tempfile.mkdtemp(prefix="fetch-", dir=images))
+        try:
+            compressed = tmp / source["name"]
+            download(source["url"], compressed, want)
+            if source["compression"] == "none":
+                compressed.rename(image.with_name(image.name + ".partial"))
+                image.with_name(image.name + ".partial").rename(image)
+            else:
+                log(f"decompressing {source['name']}")
+                decompress(compressed, image, source["compression"])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        image.with_suffix(image.suffix + ".json").write_text(json.dumps(
+            {"url": source["url"], "sha256": want, "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+            indent=1) + "\n")
+        return image
+
+
+# ---------------------------------------------------------------- accelerator
+
+def kvm_usable():
+    """(True, why) when qemu can use KVM here: /dev/kvm opens read-write, answers the KVM API and
+    creates a VM, and the CPU has hardware virtualisation (vmx/svm). Some kernels offer a /dev/kvm
+    that creates VMs without it (e.g. a PVM host), which only runs specially built guests."""
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError as e:
+        return False, f"/dev/kvm: {e.strerror}"
+    try:
+        version = fcntl.ioctl(fd, KVM_GET_API_VERSION, 0)
+        if version != 12:
+            return False, f"/dev/kvm speaks KVM API {version}, not 12"
+        os.close(fcntl.ioctl(fd, KVM_CREATE_VM, 0))
+    except OSError as e:
+        return False, f"/dev/kvm cannot create a VM: {e.strerror}"
+    finally:
+        os.close(fd)
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    if not {"vmx", "svm"} & set(flags):
+        return False, "/dev/kvm works but the CPU shows no vmx/svm: not hardware virtualisation"
+    return True, "/dev/kvm works and the CPU has hardware virtualisation"
+
+
+def choose_accel(wanted):
+    if wanted != "auto":
+        return wanted, f"--accel {wanted}"
+    ok, why = kvm_usable()
+    return ("kvm" if ok else "tcg"), why
+
+
+# ---------------------------------------------------------------- per-VM plan
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def plan_vms(names, private_net, ports=None, link_ports=None):
+    """Per VM: name, index, SSH port, MACs and private address. `ports` and `link_ports` (lists)
+    fix the host ports, for tests; by default free ones are picked."""
+    if not 1 <= len(names) <= 2 or len(set(names)) != len(names):
+        raise VmPairError("--vms names one or two distinct VMs (two get a private link)")
+    net = ipaddress.ip_network(private_net)
+    if net.version != 4 or net.num_addresses < 16:
+        raise VmPairError(f"--private-net {private_net}: use an IPv4 network of /28 or larger")
+    ports = ports or [free_port() for _ in names]
+    link_ports = link_ports or [free_port(socket.SOCK_DGRAM) for _ in names]
+    vms = []
+    for i, name in enumerate(names, 1):
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", name):
+            raise VmPairError(f"VM name {name!r}: use lower-case letters, digits and '-'")
+        address = net.network_address + 10 + i
+        vms.append({
+            "name": name, "index": i, "ssh_port": ports[i - 1], "link_port": link_ports[i - 1],
+            "ssh_mac": f"52:54:00:a0:00:{i:02x}", "private_mac": f"52:54:00:a1:00:{i:02x}",
+            "private_ip": str(address), "private_cidr": f"{address}/{net.prefixlen}",
+            "private_prefix": str(net.prefixlen), "private_netmask": str(net.netmask),
+        })
+    for vm in vms:
+        peers = [v for v in vms if v is not vm]
+        vm["peer_private_ip"] = peers[0]["private_ip"] if peers else ""
+        vm["peer_link_port"] = peers[0]["link_port"] if peers else None
+    return vms
+
+
+def vm_tokens(pvars, vm, pubkey, run_id):
+    return {
+        **pvars, "name": vm["name"], "index": vm["index"], "pubkey": pubkey,
+        "pubkey_blob": pubkey.split()[1], "ssh_port": vm["ssh_port"], "ssh_mac": vm["ssh_mac"],
+        "private_mac": vm["private_mac"], "private_ip": vm["private_ip"],
+        "private_cidr": vm["private_cidr"], "private_prefix": vm["private_prefix"],
+        "private_netmask": vm["private_netmask"], "peer_private_ip": vm["peer_private_ip"],
+        "instance_id": f"vmpair-{vm['name']}-{run_id}",
+    }
+
+
+def qemu_argv(profile, vm, tokens, accel, disk, seed, state, memory=None, cpus=None):
+    """The qemu command line of one VM (a pure function: see tests/vmpair)."""
+    nic = profile["nic_model"]
+    guest_port = int(profile["ssh"].get("port", 22))
+    argv = [
+        profile["qemu"], "-name", f"vmpair-{vm['name']}",
+        "-machine", f"{profile['machine']},accel={accel}",
+        "-cpu", "host" if accel == "kvm" else "max",
+        "-smp", str(cpus or profile["cpus"] or (2 if accel == "kvm" else 1)),
+        "-m", str(memory or profile["memory"]),
+        "-nodefaults", "-no-user-config", "-display", "none",
+        "-serial", f"file:{state / (vm['name'] + '.console.log')}",
+        "-pidfile", str(state / f"{vm['name']}.pid"),
+        "-rtc", "base=utc",
+        "-device", "virtio-rng-pci",
+        # Throwaway disks: no flushes to the host's disk (cache=unsafe), much faster under TCG.
+        "-drive", f"file={disk},if=virtio,format=qcow2,cache=unsafe,discard=unmap",
+    ]
+    if seed:
+        argv += ["-drive", f"file={seed},if=virtio,format=raw,readonly=on"]
+    argv += [
+        "-netdev", f"user,id=mgmt,hostfwd=tcp:127.0.0.1:{vm['ssh_port']}-:{guest_port}",
+        "-device", f"{nic},netdev=mgmt,mac={vm['ssh_mac']}",
+    ]
+    if vm["peer_link_port"]:
+        argv += [
+            "-netdev", f"socket,id=link,udp=127.0.0.1:{vm['peer_link_port']},localaddr=127.0.0.1:{vm['link_port']}",
+            "-device", f"{nic},netdev=link,mac={vm['private_mac']}",
+        ]
+    for key in ("kernel", "initrd", "append"):
+        if profile[key]:
+            value = expand(profile[key], tokens, key)
+            if key != "append" and not os.path.isabs(value):
+                value = os.path.join(profile["dir"], value)
+            argv += [f"-{key}", value]
+    return argv
+
+
+def seed_tool():
+    """argv prefix of an ISO 9660 writer with mkisofs options (genisoimage, mkisofs, xorriso)."""
+    for name in ("genisoimage", "mkisofs", "xorrisofs"):
+        path = shutil.which(name)
+        if path:
+            return [path]
+    path = shutil.which("xorriso")
+    if path:
+        return [path, "-as", "mkisofs"]
+    raise VmPairError("a seeded profile needs genisoimage or xorriso (see molecule/vmpair/requirements-apt.txt)")
+
+
+def seed_files(profile, tokens):
+    """{file name on the seed: (mode, text)} for a nocloud seed, templates expanded."""
+    seed = profile["seed"]
+    files = {}
+    for key, name, mode in (("meta_data", "meta-data", 0o644), ("user_data", "user-data", 0o755),
+                            ("network_config", "network-config", 0o644)):
+        if not seed.get(key):
+            if key != "network_config":
+                raise VmPairError(f"profile {profile['path']}: a nocloud seed needs seed.{key}")
+            continue
+        template = Path(profile["dir"]) / seed[key]
+        try:
+            text = template.read_text()
+        except OSError as e:
+            raise VmPairError(f"seed template {template}: {e.strerror}") from None
+        files[name] = (mode, expand(text, tokens, str(template)))
+    return files
+
+
+def build_seed(profile, tokens, dest):
+    """Write the NoCloud seed ISO: volume label `seed.label` (default cidata), Rock Ridge with
+    rationalised modes, so user-data keeps its execute bit (some nuageinit versions run it from
+    the mounted seed)."""
+    files = seed_files(profile, tokens)
+    label = profile["seed"].get("label", "cidata")
+    with tempfile.TemporaryDirectory(prefix="vmpair-seed-") as tmp:
+        for name, (mode, text) in files.items():
+            path = Path(tmp) / name
+            path.write_text(text)
+            path.chmod(mode)
+        argv = seed_tool() + ["-quiet", "-input-charset", "utf-8", "-output", str(dest), "-volid", label,
+                              "-J", "-r", *sorted(files)]
+        result = subprocess.run(argv, cwd=tmp, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise VmPairError(f"building the seed failed: {' '.join(argv)}\n{result.stderr}")
+    return dest
+
+
+# ---------------------------------------------------------------- processes
+
+def pid_of(state, vm):
+    """The live qemu pid of a VM of this state directory, or None (the pid file alone is not
+    trusted: the pid must belong to a process whose command line names the state directory)."""
+    try:
+        pid = int((state / f"{vm}.pid").read_text().strip())
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except (OSError, ValueError):
+        return None
+    return pid if f"{state}/" in argv and "vmpair-" in argv else None
+
+
+def strays(state):
+    """qemu processes of this state directory whose pid file is gone."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if argv and "qemu-system" in os.path.basename(argv[0]) and any(a.startswith(f"file:{state}/") or f"file={state}/" in a for a in argv):
+            found.append(int(proc.name))
+    return found
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def stop_pids(pids, grace=5.0):
+    """SIGTERM (qemu exits at once; the disks are thrown away anyway), then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while pids and time.monotonic() < deadline:
+            time.sleep(0.1)
+            pids = [pid for pid in pids if alive(pid)]
+        if not pids:
+            return
+    raise VmPairError(f"qemu processes survived SIGKILL: {pids}")
+
+
+STATE_GLOBS = ["*.qcow2", "*.seed.iso", "*.console.log", "*.qemu.log", "*.pid"]
+STATE_FILES = [STATE_FILE, "id_ed25519", "id_ed25519.pub", "ssh_config", "known_hosts", "inventory.yml"]
+
+
+def teardown(state):
+    """Stop every VM of the state directory and delete what `up` wrote there (disks included)."""
+    names = []
+    try:
+        names = [vm["name"] for vm in json.loads((state / STATE_FILE).read_text())["vms"]]
+    except (OSError, ValueError, KeyError):
+        names = [p.stem for p in state.glob("*.pid")] if state.is_dir() else []
+    pids = {pid_of(state, name) for name in names} - {None}
+    pids |= set(strays(state)) if state.is_dir() else set()
+    stop_pids(sorted(pids))
+    if not state.is_dir():
+        return
+    for name in STATE_FILES:
+        (state / name).unlink(missing_ok=True)
+    for pattern in STATE_GLOBS:
+        for path in state.glob(pattern):
+            path.unlink()
+    try:
+        state.rmdir()
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------- SSH
+
+def write_ssh_config(state, vms, user):
+    lines = ["# written by molecule/vmpair/vmpair.py up, removed by vmpair.py down"]
+    for vm in vms:
+        lines += [f"Host {vm['name']}", "  HostName 127.0.0.1", f"  Port {vm['ssh_port']}"]
+    lines += [
+        "Host *",
+        f"  User {user}",
+        f"  IdentityFile {state / 'id_ed25519'}",
+        "  IdentitiesOnly yes",
+        f"  UserKnownHostsFile {state / 'known_hosts'}",
+        "  GlobalKnownHostsFile /dev/null",
+        "  StrictHostKeyChecking no",  # new host keys at every first boot, same 127.0.0.1 ports
+        "  ConnectTimeout 10",
+        "  ServerAliveInterval 10",
+        "  LogLevel ERROR",
+    ]
+    (state / "ssh_config").write_text("\n".join(lines) + "\n")
+
+
+def write_inventory(state, vms, user, python):
+    q = json.dumps  # a JSON string is a valid YAML scalar
+    lines = ["# written by molecule/vmpair/vmpair.py up, removed by vmpair.py down",
+             "all:", "  children:", "    vmpair:", "      hosts:"]
+    for vm in vms:
+        lines += [f"        {vm['name']}:",
+                  "          ansible_host: 127.0.0.1",
+                  f"          ansible_port: {vm['ssh_port']}",
+                  f"          vmpair_private_ip: {q(vm['private_ip'])}"]
+    lines += ["      vars:",
+              f"        ansible_user: {q(user)}",
+              f"        ansible_ssh_private_key_file: {q(str(state / 'id_ed25519'))}",
+              "        ansible_ssh_common_args: " + q(f"-o UserKnownHostsFile={state / 'known_hosts'} "
+                                                      "-o StrictHostKeyChecking=no -o IdentitiesOnly=yes")]
+    if python:
+        lines.append(f"        ansible_python_interpreter: {q(python)}")
+    (state / "inventory.yml").write_text("\n".join(lines) + "\n")
+
+
+def ssh(state, name, command, timeout=30):
+    """Run a command in a VM; (returncode, stdout). Never raises for a VM that is not up yet."""
+    argv = ["ssh", "-F", str(state / "ssh_config"), "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+            name, command]
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return 255, ""
+    return r.returncode, r.stdout
+
+
+def tail(path, lines=25):
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+    return "".join(f"  | {line}\n" for line in text.splitlines()[-lines:])
+
+
+def wait_ready(state, vm, proc, profile, started, timeout):
+    """Wait until the VM answers the ready command twice, `settle` seconds apart, with the same
+    boot identifier; return the seconds it took."""
+    command, settle = profile["ready"]["command"], float(profile["ready"].get("settle", 0))
+    first = None  # (when, output) of the first answer of the current boot
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            raise VmPairError(f"{vm['name']}: qemu exited with {proc.returncode}\n"
+                              + tail(state / f"{vm['name']}.qemu.log") + tail(state / f"{vm['name']}.console.log"))
+        rc, out = ssh(state, vm["name"], command)
+        now = time.monotonic()
+        if rc != 0:
+            first = None
+        elif first is None or out != first[1]:
+            first = (now, out)
+        if first and now - first[0] >= settle:
+            return now - started
+        time.sleep(2 if first is None else min(2.0, settle))
+    raise VmPairError(f"{vm['name']}: not ready after {timeout:.0f} s\n" + tail(state / f"{vm['name']}.console.log"))
+
+
+def wait_all(state, vms, procs, profile, started, timeout):
+    results = {}
+
+    def wait(vm):
+        try:
+            results[vm["name"]] = wait_ready(state, vm, procs[vm["name"]], profile, started, timeout)
+        except VmPairError as e:
+            results[vm["name"]] = e
+
+    threads = [threading.Thread(target=wait, args=(vm,), daemon=True) for vm in vms]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    errors = [str(r) for r in results.values() if isinstance(r, VmPairError)]
+    if errors:
+        raise VmPairError("\n".join(errors))
+    return results
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_up(args):
+    state = Path(args.state).resolve()
+    profile = load_profile(args.profile)
+    pvars = profile_vars(profile, args.set)
+    accel, why = choose_accel(args.accel)
+    log(f"accelerator {accel} ({why})")
+    source = image_source(profile, pvars)
+    image = ensure_image(source)
+    teardown(state)  # leftovers of an earlier (crashed) run
+    state.mkdir(parents=True, exist_ok=True)
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vmpair", "-f", str(state / "id_ed25519")])
+    pubkey = (state / "id_ed25519.pub").read_text().strip()
+    vms = plan_vms(args.vms.split(","), args.private_net)
+    run_id = hashlib.sha256(f"{state}{time.time()}".encode()).hexdigest()[:8]
+    user = profile["ssh"].get("user", "root")
+    write_ssh_config(state, vms, user)
+    write_inventory(state, vms, user, profile["python"])
+    procs = {}
+    try:
+        for vm in vms:
+            tokens = vm_tokens(pvars, vm, pubkey, run_id)
+            disk = state / f"{vm['name']}.qcow2"
+            create = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", source["format"], "-b", str(image), str(disk)]
+            if profile["disk_size"]:
+                create.append(expand(profile["disk_size"], tokens, "disk_size"))
+            run(create)
+            seed = None
+            if profile["seed"]["type"] == "nocloud":
+                seed = build_seed(profile, tokens, state / f"{vm['name']}.seed.iso")
+            vm["argv"] = qemu_argv(profile, vm, tokens, accel, disk, seed, state, args.memory, args.cpus)
+        started = time.monotonic()
+        for vm in vms:
+            with open(state / f"{vm['name']}.qemu.log", "w") as out:
+                procs[vm["name"]] = subprocess.Popen(vm["argv"], stdin=subprocess.DEVNULL, stdout=out,  # pylint: disable=consider-using-with
+                                                     stderr=subprocess.STDOUT, start_new_session=True)
+            vm["pid"] = procs[vm["name"]].pid
+        info = {"state": str(state), "profile": profile["path"], "vars": pvars, "image": str(image),
+                "accel": accel, "accel_reason": why, "user": user, "python": profile["python"], "vms": vms}
+        (state / STATE_FILE).write_text(json.dumps(info, indent=1) + "\n")
+        ready = wait_all(state, vms, procs, profile, started, args.timeout or profile["boot_timeout"])
+    except BaseException:
+        if not args.keep_on_failure:
+            log("up failed: tearing down (use --keep-on-failure to look around)")
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
+            teardown(state)
+        raise
+    info["boot_seconds"] = round(time.monotonic() - started, 1)
+    for vm in vms:
+        vm["ready_seconds"] = round(ready[vm["name"]], 1)
+        log(f"{vm['name']}: ssh 127.0.0.1:{vm['ssh_port']}, private {vm['private_cidr']}, "
+            f"ready after {ready[vm['name']]:.1f} s")
+    (state / STATE_FILE).write_text(json.dumps(info, indent=1) + "\n")
+    log(f"{len(vms)} VM(s) up in {info['boot_seconds']} s ({accel}); ssh -F {state / 'ssh_config'} "
+        f"{vms[0]['name']}; inventory {state / 'inventory.yml'}")
+    return 0
+
+
+def cmd_down(args):
+    state = Path(args.state).resolve()
+    teardown(state)
+    log(f"down: VMs of {state} stopped, disks and state removed")
+    return 0
+
+
+def cmd_status(args):
+    state = Path(args.state).resolve()
+    try:
+        info = json.loads((state / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        print(f"vmpair: nothing up in {state} ({len(strays(state))} stray qemu process(es))")
+        return 1
+    print(f"vmpair: {state}, image {info['image']}, accelerator {info['accel']}")
+    ok = True
+    for vm in info["vms"]:
+        pid = pid_of(state, vm["name"])
+        reachable = bool(pid) and ssh(state, vm["name"], "true", timeout=15)[0] == 0
+        ok = ok and reachable
+        print(f"  {vm['name']:<10} ssh 127.0.0.1:{vm['ssh_port']:<6} private {vm['private_cidr']:<16} "
+              f"{'running pid ' + str(pid) if pid else 'stopped'}, ssh {'ok' if reachable else 'no'}")
+    return 0 if ok else 1
+
+
+def cmd_fetch(args):
+    profile = load_profile(args.profile)
+    print(ensure_image(image_source(profile, profile_vars(profile, args.set))))
+    return 0
+
+
+def cmd_accel(args):
+    accel, why = choose_accel("auto")
+    print(f"{accel}: {why}")
+    return 0
+
+
+def interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def profile_opts(sp):
+        sp.add_argument("--profile", required=True, help="profile name (profiles/NAME.json) or path")
+        sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a profile var")
+
+    up = sub.add_parser("up", help="boot the VMs from the profile's image and wait for SSH")
+    profile_opts(up)
+    up.add_argument("--state", required=True, help="directory for keys, disks, seeds, logs, inventory")
+    up.add_argument("--vms", default=DEFAULT_VMS, help=f"one or two VM names (default {DEFAULT_VMS})")
+    up.add_argument("--private-net", default=DEFAULT_PRIVATE_NET, help="network of the private link")
+    up.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
+    up.add_argument("--memory", help="MiB per VM (default: the profile's)")
+    up.add_argument("--cpus", type=int, help="vCPUs per VM (default: the profile's, else 2 with KVM, 1 without)")
+    up.add_argument("--timeout", type=float, help="seconds to wait for the VMs (default: the profile's)")
+    up.add_argument("--keep-on-failure", action="store_true", help="do not tear down a failed up")
+    up.set_defaults(func=cmd_up)
+    down = sub.add_parser("down", help="stop the VMs, delete their disks and the state files")
+    down.add_argument("--state", required=True)
+    down.set_defaults(func=cmd_down)
+    status = sub.add_parser("status", help="show the VMs of a state directory")
+    status.add_argument("--state", required=True)
+    status.set_defaults(func=cmd_status)
+    fetch = sub.add_parser("fetch", help="download, verify and cache the profile's image; print its path")
+    profile_opts(fetch)
+    fetch.set_defaults(func=cmd_fetch)
+    accel = sub.add_parser("accel", help="print the accelerator --accel auto would pick, and why")
+    accel.set_defaults(func=cmd_accel)
+
+    args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, interrupted)  # a CI timeout: clean up as for Ctrl-C
+    try:
+        return args.func(args)
+    except (VmPairError, subprocess.CalledProcessError, OSError) as e:
+        log(f"error: {e}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -404,7 +404,7 @@ def qemu_argv(profile, vm, tokens, accel, disk, seed, state, memory=None, cpus=N
         "-rtc", "base=utc",
         "-device", "virtio-rng-pci",
         # Throwaway disks: no flushes to the host's disk (cache=unsafe), much faster under TCG.
-        "-drive", f"file={disk},if=virtio,format=qcow2,cache=unsafe,discard=unmap",
+        "-drive", f"file={disk},if=virtio,format=qcow2,cache=unsafe,discard=unmap,backing.file.locking=off",
     ]
     if seed:
         argv += ["-drive", f"file={seed},if=virtio,format=raw,readonly=on"]

@@ -573,7 +573,7 @@ class _Builder:
         elif not isinstance(raw_selectors, dict):
             self.errors.add(where, 'selectors', 'must map each end to its networks')
             return
-        if None in ends or settings is None:
+        if None in ends:
             return
         a, b = ends
         unknown = sorted(str(k) for k in raw_selectors if k not in (a.name, b.name, a.address, b.address))
@@ -585,8 +585,11 @@ class _Builder:
                   raw_selectors.get(b.name, raw_selectors.get(b.address)))
 
     def link(self, where, name, origin, a, b, settings, raw_a=None, raw_b=None):
-        """Check a pair of ends and record the tunnel between them."""
-        mode, level, ike, esp, psk_ref = settings
+        """Check a pair of ends and record the tunnel between them.
+
+        The ends are checked even when the tunnel's settings were wrong (`settings` None),
+        so one run reports both kinds of problem.
+        """
         if a is b or a.address == b.address:
             self.errors.add(where, 'hosts', "a tunnel from '%s' to itself" % a.name)
             return
@@ -605,6 +608,9 @@ class _Builder:
             self.errors.add(where, 'hosts', "'%s' and '%s' are already paired by tunnel '%s'" % (a.name, b.name, first))
             return
         self._pairs[pair] = name
+        if settings is None:
+            return
+        mode, level, ike, esp, psk_ref = settings
         if ike['version'] == 2 and (a.backend == 'racoon' or b.backend == 'racoon'):
             self.errors.add(where, 'ike.version', 'racoon speaks IKEv1 only; an end here runs racoon')
             return
@@ -645,7 +651,7 @@ class _Builder:
         else:
             self.errors.add(where, 'type', '%r is not a topology type; use one of %s' % (kind, ', '.join(TOPOLOGY_TYPES)))
         # Validated once above for the whole topology; per pair only what differs is checked.
-        if settings is None or unknown:
+        if unknown:
             return
         for left, right in pairs:
             # Mesh pairs are named in sorted order, so reordering a group renames (and

@@ -103,9 +103,22 @@ def _negotiating(sa):
     return sa.get('state') == 'larval' or not sa.get('spi')
 
 
-def _newest(candidates):
-    """The SA the kernel uses for outbound traffic: the youngest usable one."""
+def _in_use(candidates, baseline=None):
+    """The SA that carries the traffic of one direction.
+
+    Usually there is one. After a rekey, or when both IKEv1 ends initiated at once, there
+    are two: then the one whose byte counter grew during the trigger traffic is the one in
+    use; without trigger traffic, the youngest.
+    """
     usable = [sa for sa in candidates if _usable(sa)]
+    if len(usable) > 1 and baseline is not None:
+        grown = [sa for sa in usable if (sa.get('bytes') or 0) > baseline.get(_sa_key(sa), 0)]
+        if grown:
+            usable = grown
+    return _newest(usable)
+
+
+def _newest(usable):
     if not usable:
         return None
     if all(sa.get('age') is not None for sa in usable):
@@ -141,7 +154,7 @@ def assess_peer(peer, sa_index, policy_index, baseline=None):
             missing.append('in %s -> %s' % (child['remote'], child['local']))
     outbound = sa_index.get((local, remote), [])
     inbound = sa_index.get((remote, local), [])
-    sa_out, sa_in = _newest(outbound), _newest(inbound)
+    sa_out, sa_in = _in_use(outbound, baseline), _in_use(inbound, baseline)
     result = {
         'tunnel': peer['tunnel'],
         'peer': peer['name'],

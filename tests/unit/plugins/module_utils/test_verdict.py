@@ -891,3 +891,32 @@ def test_no_key_material_in_verdicts_rows_or_table(kind, name, records):
     blob_lower = blob.lower()
     for key in keys:
         assert key.lower() not in blob_lower, 'key material %s... in a result of %s' % (key[:4], name)
+
+
+def test_simultaneous_negotiation_picks_the_sas_that_carry_traffic():
+    """Both IKEv1 ends initiated at once: two SA pairs per end, one in use each way.
+
+    Seen in the lab: judging by age alone picked an idle inbound SA and called the tunnel
+    stale although every ping was answered.
+    """
+    peer_g1 = {'tunnel': 't', 'name': 'g2', 'address': '10.77.0.12', 'local_address': '10.77.0.11', 'children': []}
+    peer_g2 = {'tunnel': 't', 'name': 'g1', 'address': '10.77.0.11', 'local_address': '10.77.0.12', 'children': []}
+
+    def sa(src, dst, spi, bytes_):
+        return {'src': src, 'dst': dst, 'spi': spi, 'spi_hex': '0x%08x' % spi, 'satype': 'esp', 'state': None,
+                'bytes': bytes_, 'age': 5, 'created': '2026-11-27 21:00:00'}
+
+    # g1 sends with 0x1 (g2 receives with it), g2 sends with 0x4; 0x2 and 0x3 stay idle.
+    g1_before = [sa('10.77.0.11', '10.77.0.12', 0x1, 0), sa('10.77.0.11', '10.77.0.12', 0x3, 0),
+                 sa('10.77.0.12', '10.77.0.11', 0x2, 0), sa('10.77.0.12', '10.77.0.11', 0x4, 0)]
+    g1_after = [sa('10.77.0.11', '10.77.0.12', 0x1, 840), sa('10.77.0.11', '10.77.0.12', 0x3, 0),
+                sa('10.77.0.12', '10.77.0.11', 0x2, 0), sa('10.77.0.12', '10.77.0.11', 0x4, 840)]
+    g2_before = [dict(record) for record in g1_before]
+    g2_after = [dict(record) for record in g1_after]
+    g1 = verdict.assess([peer_g1], g1_after, [], verdict.byte_baseline(g1_before))
+    g2 = verdict.assess([peer_g2], g2_after, [], verdict.byte_baseline(g2_before))
+    assert (g1[0]['sa_out']['spi'], g1[0]['sa_in']['spi']) == (0x1, 0x4)
+    assert (g2[0]['sa_out']['spi'], g2[0]['sa_in']['spi']) == (0x4, 0x1)
+    # No policies were given, so each end says no_policy; the SPIs still match across ends.
+    rows = verdict.match_ends({'g1': g1, 'g2': g2})
+    assert not any('keys out of sync' in reason for reason in rows[0]['reasons'])

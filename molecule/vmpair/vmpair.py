@@ -28,9 +28,10 @@ path) says everything that is particular to an image; nothing else here knows ab
                   (so a first-boot reboot is waited out)
     python        the guest's Python, for the inventory written in the state directory
 
-Every string of a profile may hold @tokens@: the profile's vars, and per VM `name`, `index`,
-`pubkey` (the run's SSH public key line), `pubkey_blob`, `ssh_port`, `ssh_mac`, `private_mac`,
-`private_ip`, `private_cidr`, `private_prefix`, `private_netmask`, `peer_private_ip`, `instance_id`.
+The image fields may hold @tokens@ of the profile's vars; disk_size, kernel, initrd, append and the
+seed templates also per-VM ones: `name`, `index`, `pubkey` (the run's SSH public key line),
+`pubkey_blob`, `ssh_port`, `ssh_mac`, `private_mac`, `private_ip`, `private_cidr`,
+`private_prefix`, `private_netmask`, `peer_private_ip`, `instance_id`. An unknown token is an error.
 
 Networking: each VM has a qemu user-mode NIC with its SSH port forwarded to 127.0.0.1:<free port>
 (the controller's way in, and the VM's NAT to the outside), and, with two VMs, a second NIC on a
@@ -217,9 +218,8 @@ def fetch_text(url, timeout=60):
 def download(url, dest, want_sha256):
     """Download url to dest, hashing on the way; refuse it if the SHA-256 differs."""
     digest = hashlib.sha256()
-    partial = dest.with_name(dest.name + ".partial")
     started = time.monotonic()
-    with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:  # noqa: S310
+    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:  # noqa: S310
         total = int(response.headers.get("Content-Length") or 0)
         done, shown = 0, -1
         while True:
@@ -235,26 +235,39 @@ def download(url, dest, want_sha256):
                 log(f"downloading {url.rsplit('/', 1)[-1]}: {done >> 20} of {total >> 20} MiB")
     got = digest.hexdigest()
     if got != want_sha256:
-        partial.unlink()
+        dest.unlink()
         raise VmPairError(f"{url}: SHA-256 {got} but the publisher lists {want_sha256}: refusing it")
-    partial.rename(dest)
     log(f"downloaded {url} ({done >> 20} MiB in {time.monotonic() - started:.0f} s), SHA-256 verified")
 
 
 def decompress(src, dest, compression):
-    partial = dest.with_name(dest.name + ".partial")
-    with open(src, "rb") as inp, open(partial, "wb") as out:
+    with open(src, "rb") as inp, open(dest, "wb") as out:
         if compression == "gz":
             with gzip.GzipFile(fileobj=inp) as gz:
                 shutil.copyfileobj(gz, out, 1 << 20)
         else:
             engine = DECOMPRESSORS[compression]()
-            for chunk in iter(lambda: inp.read(1 << 20), b""):
+            while True:
+                chunk = inp.read(1 << 20)
+                if not chunk:
+                    break
                 out.write(engine.decompress(chunk))
-    partial.rename(dest)
 
 
-def ensure_image(source, cache=None, offline=False):
+def cached_copies(images, name, url):
+    """Cached images of `url`, oldest first (each has a .json record beside it)."""
+    found = []
+    for path in images.glob(f"*-{name}"):
+        try:
+            record = json.loads(path.with_name(path.name + ".json").read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("url") == url:
+            found.append((path.stat().st_mtime, path))
+    return [path for _mtime, path in sorted(found)]
+
+
+def ensure_image(source, cache=None):
     """Return the local, verified, decompressed image for `source` (see image_source).
 
     A downloaded image is kept in the cache under its published SHA-256, so it is fetched once;
@@ -271,13 +284,9 @@ def ensure_image(source, cache=None, offline=False):
     want = source["sha256"]
     if not want:
         try:
-            if offline:
-                raise OSError("offline")
             want = published_sha256(fetch_text(source["checksum_url"]), source["name"])
         except (OSError, urllib.error.URLError) as e:
-            cached = sorted((p for p in images.glob(f"*-{name}") if p.with_suffix(p.suffix + ".json").exists()
-                             and json.loads(p.with_suffix(p.suffix + ".json").read_text()).get("url") == source["url"]),
-                            key=lambda p: p.stat().st_mtime)
+            cached = cached_copies(images, name, source["url"])
             if not cached:
                 raise VmPairError(f"cannot read {source['checksum_url']} ({e}) and no cached image") from None
             log(f"warning: cannot read {source['checksum_url']} ({e}); using the cached {cached[-1].name}")
@@ -287,21 +296,22 @@ def ensure_image(source, cache=None, offline=False):
         fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once download once
         if image.exists():
             return image
-        tmp = Path(tempfile.mkdtemp(prefix="fetch-", dir=images))
+        for stale in images.glob("fetch-*"):  # an interrupted earlier fetch (we hold the lock)
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix="fetch-", dir=images))  # half-done work stays in here
         try:
-            compressed = tmp / source["name"]
+            unpacked = compressed = tmp / source["name"]
             download(source["url"], compressed, want)
-            if source["compression"] == "none":
-                compressed.rename(image.with_name(image.name + ".partial"))
-                image.with_name(image.name + ".partial").rename(image)
-            else:
+            if source["compression"] != "none":
                 log(f"decompressing {source['name']}")
-                decompress(compressed, image, source["compression"])
+                unpacked = tmp / name
+                decompress(compressed, unpacked, source["compression"])
+            image.with_name(image.name + ".json").write_text(json.dumps(
+                {"url": source["url"], "sha256": want, "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+                indent=1) + "\n")
+            unpacked.rename(image)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        image.with_suffix(image.suffix + ".json").write_text(json.dumps(
-            {"url": source["url"], "sha256": want, "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-            indent=1) + "\n")
         return image
 
 
@@ -343,10 +353,16 @@ def choose_accel(wanted):
 
 # ---------------------------------------------------------------- per-VM plan
 
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count, kind=socket.SOCK_STREAM):
+    """`count` distinct free ports on 127.0.0.1 (all held open while picking, so none repeats)."""
+    socks = [socket.socket(socket.AF_INET, kind) for i in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def plan_vms(names, private_net, ports=None, link_ports=None):
@@ -357,8 +373,8 @@ def plan_vms(names, private_net, ports=None, link_ports=None):
     net = ipaddress.ip_network(private_net)
     if net.version != 4 or net.num_addresses < 16:
         raise VmPairError(f"--private-net {private_net}: use an IPv4 network of /28 or larger")
-    ports = ports or [free_port() for _ in names]
-    link_ports = link_ports or [free_port(socket.SOCK_DGRAM) for _ in names]
+    ports = ports or free_ports(len(names))
+    link_ports = link_ports or free_ports(len(names), socket.SOCK_DGRAM)
     vms = []
     for i, name in enumerate(names, 1):
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", name):
@@ -400,7 +416,6 @@ def qemu_argv(profile, vm, tokens, accel, disk, seed, state, memory=None, cpus=N
         "-m", str(memory or profile["memory"]),
         "-nodefaults", "-no-user-config", "-display", "none",
         "-serial", f"file:{state / (vm['name'] + '.console.log')}",
-        "-pidfile", str(state / f"{vm['name']}.pid"),
         "-rtc", "base=utc",
         "-device", "virtio-rng-pci",
         # Throwaway disks: no flushes to the host's disk (cache=unsafe), much faster under TCG.
@@ -424,6 +439,11 @@ def qemu_argv(profile, vm, tokens, accel, disk, seed, state, memory=None, cpus=N
                 value = os.path.join(profile["dir"], value)
             argv += [f"-{key}", value]
     return argv
+
+
+def virtual_size(path, fmt="qcow2"):
+    out = run(["qemu-img", "info", "-U", "-f", fmt, "--output=json", str(path)], capture_output=True).stdout
+    return json.loads(out)["virtual-size"]
 
 
 def seed_tool():
@@ -478,29 +498,20 @@ def build_seed(profile, tokens, dest):
 
 # ---------------------------------------------------------------- processes
 
-def pid_of(state, vm):
-    """The live qemu pid of a VM of this state directory, or None (the pid file alone is not
-    trusted: the pid must belong to a process whose command line names the state directory)."""
-    try:
-        pid = int((state / f"{vm}.pid").read_text().strip())
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except (OSError, ValueError):
-        return None
-    return pid if f"{state}/" in argv and "vmpair-" in argv else None
-
-
-def strays(state):
-    """qemu processes of this state directory whose pid file is gone."""
-    found = []
+def qemu_processes(state):
+    """{VM name: pid} of the live qemu processes of this state directory, found by their command
+    line (`-name vmpair-NAME` and a path in the state directory), not by a pid file."""
+    found = {}
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
+        if not proc.name.isdigit() or not alive(proc.name):
             continue
         try:
             argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if argv and "qemu-system" in os.path.basename(argv[0]) and any(a.startswith(f"file:{state}/") or f"file={state}/" in a for a in argv):
-            found.append(int(proc.name))
+        if ("qemu-system" in os.path.basename(argv[0]) and "-name" in argv[:-1]
+                and any(f"{state}/" in arg for arg in argv)):
+            found[argv[argv.index("-name") + 1].removeprefix("vmpair-")] = int(proc.name)
     return found
 
 
@@ -528,20 +539,13 @@ def stop_pids(pids, grace=5.0):
     raise VmPairError(f"qemu processes survived SIGKILL: {pids}")
 
 
-STATE_GLOBS = ["*.qcow2", "*.seed.iso", "*.console.log", "*.qemu.log", "*.pid"]
+STATE_GLOBS = ["*.qcow2", "*.seed.iso", "*.console.log", "*.qemu.log"]
 STATE_FILES = [STATE_FILE, "id_ed25519", "id_ed25519.pub", "ssh_config", "known_hosts", "inventory.yml"]
 
 
 def teardown(state):
     """Stop every VM of the state directory and delete what `up` wrote there (disks included)."""
-    names = []
-    try:
-        names = [vm["name"] for vm in json.loads((state / STATE_FILE).read_text())["vms"]]
-    except (OSError, ValueError, KeyError):
-        names = [p.stem for p in state.glob("*.pid")] if state.is_dir() else []
-    pids = {pid_of(state, name) for name in names} - {None}
-    pids |= set(strays(state)) if state.is_dir() else set()
-    stop_pids(sorted(pids))
+    stop_pids(sorted(qemu_processes(state).values()))
     if not state.is_dir():
         return
     for name in STATE_FILES:
@@ -661,6 +665,7 @@ def cmd_up(args):
     state = Path(args.state).resolve()
     profile = load_profile(args.profile)
     pvars = profile_vars(profile, args.set)
+    vms = plan_vms(args.vms.split(","), args.private_net)
     accel, why = choose_accel(args.accel)
     log(f"accelerator {accel} ({why})")
     source = image_source(profile, pvars)
@@ -669,7 +674,6 @@ def cmd_up(args):
     state.mkdir(parents=True, exist_ok=True)
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vmpair", "-f", str(state / "id_ed25519")])
     pubkey = (state / "id_ed25519.pub").read_text().strip()
-    vms = plan_vms(args.vms.split(","), args.private_net)
     run_id = hashlib.sha256(f"{state}{time.time()}".encode()).hexdigest()[:8]
     user = profile["ssh"].get("user", "root")
     write_ssh_config(state, vms, user)
@@ -683,6 +687,8 @@ def cmd_up(args):
             if profile["disk_size"]:
                 create.append(expand(profile["disk_size"], tokens, "disk_size"))
             run(create)
+            if virtual_size(disk) < virtual_size(image, source["format"]):
+                raise VmPairError(f"disk_size {profile['disk_size']} is smaller than the image {image}")
             seed = None
             if profile["seed"]["type"] == "nocloud":
                 seed = build_seed(profile, tokens, state / f"{vm['name']}.seed.iso")
@@ -727,12 +733,13 @@ def cmd_status(args):
     try:
         info = json.loads((state / STATE_FILE).read_text())
     except (OSError, ValueError):
-        print(f"vmpair: nothing up in {state} ({len(strays(state))} stray qemu process(es))")
+        print(f"vmpair: nothing up in {state} ({len(qemu_processes(state))} stray qemu process(es))")
         return 1
     print(f"vmpair: {state}, image {info['image']}, accelerator {info['accel']}")
     ok = True
+    pids = qemu_processes(state)
     for vm in info["vms"]:
-        pid = pid_of(state, vm["name"])
+        pid = pids.get(vm["name"])
         reachable = bool(pid) and ssh(state, vm["name"], "true", timeout=15)[0] == 0
         ok = ok and reachable
         print(f"  {vm['name']:<10} ssh 127.0.0.1:{vm['ssh_port']:<6} private {vm['private_cidr']:<16} "

@@ -188,7 +188,18 @@ def kernel_and_initrd(cache):
     return vmlinuz, initrd
 
 
-def write_profile(dest, image, vmlinuz, initrd, memory="256"):
+# The guest does not read a seed (its bootstrap is the command line), but one is attached anyway,
+# so the boot test can check that the driver's NoCloud seed reaches a guest as a disk labelled
+# cidata, the way FreeBSD's nuageinit looks for it.
+SEED_META_DATA = "instance-id: @instance_id@\nlocal-hostname: @name@\n"
+SEED_USER_DATA = "#!/bin/sh\necho '@pubkey@' >/dev/null\n"
+
+
+def write_profile(dest, image, vmlinuz, initrd, memory="256", settle=5):
+    """A profile for the lab's image, written to dest (a .json path) with its seed templates."""
+    dest = Path(dest)
+    (dest.parent / "seed-meta-data").write_text(SEED_META_DATA)
+    (dest.parent / "seed-user-data").write_text(SEED_USER_DATA)
     profile = {
         "description": "the lab's Debian root filesystem (molecule/lab) with Debian's cloud kernel",
         "image": {"path": str(image), "format": "raw"},
@@ -196,12 +207,13 @@ def write_profile(dest, image, vmlinuz, initrd, memory="256"):
         "kernel": str(vmlinuz),
         "initrd": str(initrd),
         "append": APPEND,
+        "seed": {"type": "nocloud", "meta_data": "seed-meta-data", "user_data": "seed-user-data"},
         "ssh": {"user": "root", "port": 22},
-        "ready": {"command": "cat /proc/sys/kernel/random/boot_id", "settle": 0},
+        "ready": {"command": "cat /proc/sys/kernel/random/boot_id", "settle": settle},
         "python": "/usr/bin/python3",
         "boot_timeout": 600,
     }
-    Path(dest).write_text(json.dumps(profile, indent=1) + "\n")
+    dest.write_text(json.dumps(profile, indent=1) + "\n")
     return dest
 
 

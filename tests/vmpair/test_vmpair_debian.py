@@ -85,6 +85,13 @@ def test_debian_pair_boots_to_ssh_with_a_private_link(profile, state, record_pro
     r = ssh(state, "d1", f"ping -c 3 -W 2 {info['vms'][1]['private_ip']}")  # over the private link
     assert r.returncode == 0, r.stdout + r.stderr
 
+    # The NoCloud seed is the second disk: an ISO 9660 volume labelled cidata with the run's key.
+    pubkey = (state / "id_ed25519.pub").read_text().split()[1]
+    r = ssh(state, "d2", f"dd if=/dev/vdb bs=2048 skip=16 count=1 2>/dev/null | head -c 72 | tail -c 32; echo; "
+                         f"grep -a -c {pubkey} /dev/vdb")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.split() == ["cidata", "1"], r.stdout
+
     status = vmpair("status", "--state", str(state))
     assert status.returncode == 0, status.stdout + status.stderr
 

@@ -21,26 +21,14 @@ description:
   - Key material is dropped while parsing. No key, not even its length, is ever returned or logged.
 author:
   - fleet.ipsec contributors (@fleet-ipsec)
-options:
-  source:
-    description:
-      - Which tool to read with. V(auto) tries setkey first, then ip xfrm.
-    type: str
-    choices: [auto, setkey, xfrm]
-    default: auto
+
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - fleet.ipsec.kernel_state
 attributes:
   check_mode:
     support: full
     details: The module only reads.
-  diff_mode:
-    support: none
-  platform:
-    platforms: [freebsd, netbsd, linux]
-requirements:
-  - C(setkey) (base system on the BSDs, ipsec-tools on Linux) or C(ip) from iproute2.
-  - Root, to read the SAD and SPD.
 seealso:
   - module: fleet.ipsec.verify
 '''

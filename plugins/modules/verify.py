@@ -44,23 +44,15 @@ options:
     description: Seconds to wait for every tunnel to come up before judging.
     type: int
     default: 30
-  source:
-    description: Which tool reads the kernel state, as in M(fleet.ipsec.sa_info).
-    type: str
-    choices: [auto, setkey, xfrm]
-    default: auto
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - fleet.ipsec.kernel_state
 attributes:
   check_mode:
     support: full
     details: In check mode no trigger traffic is sent; the kernel state is judged as it is.
-  diff_mode:
-    support: none
-  platform:
-    platforms: [freebsd, netbsd, linux]
 requirements:
-  - C(setkey) or C(ip) (iproute2), and C(ping), on the host. Root.
+  - C(ping) on the host.
 seealso:
   - module: fleet.ipsec.sa_info
   - module: fleet.ipsec.plan

@@ -18,16 +18,18 @@ from __future__ import print_function
 
 import argparse
 import gc
+import importlib
 import os
 import random
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'plugins', 'module_utils'))
-
-import setkey_dump  # noqa: E402  (plain import: the parsers import nothing from Ansible)
-import xfrm_dump  # noqa: E402
+# tests/conftest.py makes this checkout importable as ansible_collections.fleet.ipsec (the
+# parsers import their shared helpers, dump_common, by that name; nothing from Ansible).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests'))
+importlib.import_module('conftest')
+setkey_dump = importlib.import_module('ansible_collections.fleet.ipsec.plugins.module_utils.setkey_dump')
+xfrm_dump = importlib.import_module('ansible_collections.fleet.ipsec.plugins.module_utils.xfrm_dump')
 
 MONTHS = ('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec')
 

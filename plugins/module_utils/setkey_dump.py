@@ -57,47 +57,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import gc
 import re
+
+from ansible_collections.fleet.ipsec.plugins.module_utils.dump_common import (
+    LIFETIME_KEYS, REQUEST_KEYS, SA_KEYS, SP_KEYS,
+    _ADDR_ZONED_RE as _ADDR_RE, _HEX8, _HEX_ONLY, _LIFETIME_TEMPLATE, _MAX_U32, _MAX_U64, _N,
+    _RA_ZONED as _RA, _REQUEST_TEMPLATE, _WORD_RE,
+    _alg, _drive, _ignore, _new_sa, _new_sp, _norm, _normalizer, _record_templates, _sa_id_field, _take_alg, _uint, _ulp, _unknown, _warn,
+)
 
 __all__ = [
     'parse_sad', 'parse_sad_ex', 'parse_spd', 'parse_spd_ex',
     'normalize_enc', 'normalize_auth', 'normalize_comp',
     'SA_KEYS', 'SP_KEYS', 'REQUEST_KEYS', 'LIFETIME_KEYS',
 ]
-
-LIFETIME_KEYS = (
-    'hard_add', 'soft_add', 'hard_use', 'soft_use',
-    'hard_bytes', 'soft_bytes', 'hard_packets', 'soft_packets',
-    'hard_allocations', 'soft_allocations',
-)
-
-SA_KEYS = (
-    'format', 'line',
-    'src', 'dst', 'src_port', 'dst_port', 'natt',
-    'satype', 'proto', 'mode', 'spi', 'spi_hex', 'reqid', 'state',
-    'enc', 'enc_norm', 'auth', 'auth_norm', 'comp', 'comp_norm',
-    'replay_window', 'seq', 'flags', 'flag_names',
-    'bytes', 'packets', 'allocations',
-    'created', 'last_used', 'dumped_at', 'age',
-    'lifetime',
-    'nat_oa', 'nat_oai', 'nat_oar', 'encap_type',
-    'sadb_seq', 'pid', 'refcnt',
-    'replay_seq', 'replay_oseq', 'replay_dropped', 'integrity_failed',
-    'mark', 'if_id', 'selector',
-)
-
-SP_KEYS = (
-    'format', 'line',
-    'src', 'dst', 'src_port', 'dst_port', 'proto',
-    'dir', 'socket', 'action', 'priority', 'priority_class', 'ptype',
-    'requests',
-    'spid', 'seq', 'pid', 'refcnt', 'scope', 'ifname',
-    'mark', 'if_id',
-    'created', 'last_used', 'lifetime',
-)
-
-REQUEST_KEYS = ('proto', 'mode', 'src', 'dst', 'level', 'reqid', 'spi')
 
 ENC_NORM = {
     'aes-cbc': 'aes-cbc', 'rijndael-cbc': 'aes-cbc',
@@ -133,70 +106,15 @@ _REQ_PROTOS = frozenset(('esp', 'ah', 'ipcomp', 'tcp'))
 _SCOPES = frozenset(('global', 'ifnet', 'pcb'))
 _PRIORITY_BASE = {'high': 0x40000000, 'def': 0x80000000, 'low': 0xC0000000}
 
-# Upper-layer protocol numbers as names; /etc/protocols spellings folded to one name.
-_ULP_NUM = {'0': 'any', '255': 'any', '1': 'icmp', '4': 'ip4', '6': 'tcp', '17': 'udp',
-            '41': 'ipv6', '47': 'gre', '50': 'esp', '51': 'ah', '58': 'icmp6',
-            '108': 'ipcomp', '132': 'sctp', '33': 'dccp', '135': 'mobility-header'}
-_ULP_NAME = {'ipv6-icmp': 'icmp6', 'icmpv6': 'icmp6', 'ipencap': 'ip4', 'ipv4': 'ip4',
-             'ipip': 'ip4', 'ipv6-crypt': 'esp', 'ipv6-auth': 'ah', 'mobility-header': 'mobility-header'}
-
 _MONTHS = {'Jan': '01', 'Feb': '02', 'Mar': '03', 'Apr': '04', 'May': '05', 'Jun': '06',
            'Jul': '07', 'Aug': '08', 'Sep': '09', 'Oct': '10', 'Nov': '11', 'Dec': '12'}
 _DAYS = dict(('%d' % d, '%02d' % d) for d in range(1, 32))
 _DAYS.update(('%02d' % d, '%02d' % d) for d in range(1, 10))
 
-_MAX_U64 = (1 << 64) - 1
-_MAX_U32 = (1 << 32) - 1
-
-_V4 = r'\d{1,3}(?:\.\d{1,3}){3}'
-_V6 = r'(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|' + _V4 + r')(?:%[A-Za-z][A-Za-z0-9_.]{0,15})?'
-_ADDR_RE = re.compile(r'(?:' + _V4 + r'|' + _V6 + r')\Z')
 _TIME_RE = re.compile(r'\d\d:\d\d:\d\d\Z')
-_ALG_RE = re.compile(r'[A-Za-z0-9_(),.+-]{1,64}\Z')
-_HEX_ONLY = re.compile(r'[0-9A-Fa-f\s]+\Z')
-_HEX4 = re.compile(r'[0-9A-Fa-f]{4,}')
-_HEX8 = re.compile(r'[0-9A-Fa-f]{8}')
-_WORD_RE = re.compile(r'[A-Za-z][A-Za-z0-9_.-]{0,31}\Z')
 
 
-# ---------------------------------------------------------------- shared helpers
-
-def _snippet(line):
-    """A short, printable prefix of a line with every hex run of 4+ digits masked."""
-    s = _HEX4.sub('<hex>', line.strip()[:40])
-    s = ''.join(c if ' ' <= c < '\x7f' else '?' for c in s)
-    return s[:48]
-
-
-def _warn(warns, n, msg):
-    if warns is not None:
-        warns.append('line %d: %s' % (n, msg))
-
-
-def _unknown(warns, n, line):
-    if warns is not None:
-        warns.append('line %d: unrecognised line %r' % (n, _snippet(line)))
-
-
-def _uint(s, bound=_MAX_U64):
-    """A decimal or 0x-hex unsigned int, or None."""
-    try:
-        if s[:2] in ('0x', '0X'):
-            v = int(s[2:], 16)
-        else:
-            v = int(s)
-    except (ValueError, TypeError):
-        return None
-    if v < 0 or v > bound:
-        return None
-    return v
-
-
-def _paren_int(s, bound=_MAX_U32):
-    """'24501(0x00005fb5)' -> 24501."""
-    i = s.find('(')
-    return _uint(s[:i] if i >= 0 else s, bound)
-
+# ---------------------------------------------------------------- helpers
 
 def _suffix_int(s, suffix):
     if s.endswith(suffix):
@@ -204,55 +122,10 @@ def _suffix_int(s, suffix):
     return _uint(s)
 
 
-_ALG_CACHE = {}
-
-
-def _alg(tok):
-    """An algorithm name fit to keep, or None (refuses anything that could be key hex)."""
-    name = _ALG_CACHE.get(tok)
-    if name is not None:
-        return name
-    name = _alg_check(tok)
-    if name is not None and len(_ALG_CACHE) < 256:
-        _ALG_CACHE[tok] = name
-    return name
-
-
-def _alg_check(tok):
-    if not _ALG_RE.match(tok):
-        return None
-    if tok.startswith(('0x', '0X')) or _HEX8.search(tok):
-        return None
-    stripped = tok.strip('0123456789abcdefABCDEF')
-    if not stripped:  # only hex digits: a number id at most
-        return tok if tok.isdecimal() and len(tok) <= 3 else None
-    return tok
-
-
-def _norm(table, name):
-    if name is None:
-        return None
-    low = name.lower()
-    return table.get(low, low)
-
-
-def normalize_enc(name):
-    """Normalised name of a setkey encryption algorithm (see the module docstring)."""
-    return _norm(ENC_NORM, name)
-
-
-def normalize_auth(name):
-    """Normalised name of a setkey authentication algorithm."""
-    return _norm(AUTH_NORM, name)
-
-
-def normalize_comp(name):
-    """Normalised name of a setkey compression algorithm."""
-    return _norm(COMP_NORM, name)
-
-
-def _is_addr(s):
-    return _ADDR_RE.match(s) is not None
+# setkey's algorithm names are case-insensitive: looked up (and kept) lower-cased.
+normalize_enc = _normalizer(ENC_NORM, True, 'Normalised name of a setkey encryption algorithm (see the module docstring).')
+normalize_auth = _normalizer(AUTH_NORM, True, 'Normalised name of a setkey authentication algorithm.')
+normalize_comp = _normalizer(COMP_NORM, True, 'Normalised name of a setkey compression algorithm.')
 
 
 def _ctime(toks, i):
@@ -270,87 +143,7 @@ def _ctime(toks, i):
     return y + '-' + m + '-' + d + ' ' + t
 
 
-def _key_of(t0):
-    eq = t0.find('=')
-    return t0[:eq] if eq > 0 else t0
-
-
-_LIFETIME_TEMPLATE = dict.fromkeys(LIFETIME_KEYS)
-_REQUEST_TEMPLATE = dict.fromkeys(REQUEST_KEYS)
-
-
-def _lifetime():
-    return _LIFETIME_TEMPLATE.copy()
-
-
-_SA_TEMPLATE = dict.fromkeys(SA_KEYS)
-_SA_TEMPLATE['format'] = 'setkey'
-_SA_TEMPLATE['natt'] = False
-
-_SP_TEMPLATE = dict.fromkeys(SP_KEYS)
-_SP_TEMPLATE['format'] = 'setkey'
-_SP_TEMPLATE['socket'] = False
-
-
-def _text_lines(text):
-    if text is None:
-        return []
-    if isinstance(text, bytes):
-        text = text.decode('utf-8', 'replace')
-    return text.split('\n')
-
-
-class _GcPaused(object):
-    """Pause the cyclic collector while a parse allocates many small dicts.
-
-    The records hold no reference cycles; without the pause, collections triggered by
-    the growing number of live dicts make a 100,000-record parse superlinear.
-    """
-
-    def __enter__(self):
-        self.was = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc):
-        if self.was:
-            gc.enable()
-        return False
-
-
-_SEGMENT_END = re.compile(r'\n(?=\S)')
-
-
-def _drive(text, fast_re, from_match, slow, warnings):
-    """Parse record by record: a whole-record regex for the canonical layout the tools
-    print, and the line parser `slow` for everything else, one segment (a line in
-    column 0 and the indented lines under it) at a time."""
-    if text is None:
-        return []
-    if isinstance(text, bytes):
-        text = text.decode('utf-8', 'replace')
-    records = []
-    pos = 0
-    n = 1
-    size = len(text)
-    match = fast_re.match
-    seg_end = _SEGMENT_END.search
-    count = text.count
-    while pos < size:
-        m = match(text, pos)
-        if m is not None:
-            rec = from_match(m, n)
-            if rec is not None:
-                records.append(rec)
-                end = m.end()
-                n += count('\n', pos, end)
-                pos = end
-                continue
-        m = seg_end(text, pos)
-        end = m.end() if m is not None else size
-        slow(text[pos:end].split('\n'), n, records, warnings)
-        n += count('\n', pos, end)
-        pos = end
-    return records
+_SA_TEMPLATE, _SP_TEMPLATE = _record_templates('setkey')
 
 
 def _ct20(s):
@@ -366,10 +159,8 @@ def _ct20(s):
 
 # Canonical layouts, as FreeBSD's libipsec and ipsec-tools print them (tabs, one record
 # per match). Key hex is matched by non-capturing groups only, so it is never captured.
-_RA = r'[0-9.]{7,15}|[0-9A-Fa-f:.]{2,45}(?:%[A-Za-z][A-Za-z0-9_.]{0,15})?'
 _RCT = r'[A-Z][a-z]{2} [ 1-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}| {20}'
 _RHEX = r'(?: [0-9a-f]{2,8})+\n(?: [0-9a-f]{2,8}(?: [0-9a-f]{2,8})*\n)*'
-_N = r'([0-9]{1,19})'
 _SA_FAST = re.compile(
     r'(' + _RA + r')(?:\[([0-9]{1,5})\])? (' + _RA + r')(?:\[([0-9]{1,5})\])? ?\n'
     r'\t(esp|ah|ipcomp|esp-udp) mode=(any|transport|tunnel) spi=([0-9]{1,10})\(0x[0-9a-f]{8}\)'
@@ -417,15 +208,12 @@ def _sa_header(toks, n):
             if port is None:
                 return None
             tok = tok[:i]
-        if not _is_addr(tok):
+        if _ADDR_RE.match(tok) is None:
             return None
         ends.append((tok, port))
-    rec = _SA_TEMPLATE.copy()
-    rec['line'] = n
+    rec = _new_sa(_SA_TEMPLATE, n)
     rec['src'], rec['src_port'] = ends[0]
     rec['dst'], rec['dst_port'] = ends[1]
-    rec['lifetime'] = _lifetime()
-    rec['flag_names'] = []
     return rec
 
 
@@ -463,42 +251,23 @@ def _sa_type(rec, toks, n, warns):
                     return
     for tok in toks[1:]:
         k, dummy, v = tok.partition('=')
-        if k == 'mode':
-            if v in _MODES or (v.isdecimal() and len(v) <= 3):
-                rec['mode'] = v
-            else:
-                _warn(warns, n, 'malformed mode')
-        elif k == 'spi':
-            spi = _paren_int(v)
-            if spi is None:
-                _warn(warns, n, 'malformed spi')
-            else:
-                rec['spi'] = spi
-                rec['spi_hex'] = '0x%08x' % spi
-        elif k == 'reqid':
-            reqid = _paren_int(v)
-            if reqid is None:
-                _warn(warns, n, 'malformed reqid')
-            else:
-                rec['reqid'] = reqid
+        _sa_id_field(rec, k, v, _MODES, n, warns)
 
 
-def _sa_enc(rec, toks, n, warns):
-    name = _alg(toks[1]) if len(toks) > 1 else None
-    if name is None:
-        _warn(warns, n, 'malformed encryption algorithm')
-        return
-    rec['enc'] = name
-    rec['enc_norm'] = _norm(ENC_NORM, name)
+def _key_line(key, table, what):
+    """The handler of an 'E:' or 'A:' line: the algorithm name only (the key hex is dropped)."""
+    def handler(rec, toks, n, warns):
+        name = _alg(toks[1]) if len(toks) > 1 else None
+        if name is None:
+            _warn(warns, n, 'malformed %s algorithm' % what)
+            return
+        rec[key] = name
+        rec[key + '_norm'] = _norm(table, name, True)
+    return handler
 
 
-def _sa_auth(rec, toks, n, warns):
-    name = _alg(toks[1]) if len(toks) > 1 else None
-    if name is None:
-        _warn(warns, n, 'malformed authentication algorithm')
-        return
-    rec['auth'] = name
-    rec['auth_norm'] = _norm(AUTH_NORM, name)
+_sa_enc = _key_line('enc', ENC_NORM, 'encryption')
+_sa_auth = _key_line('auth', AUTH_NORM, 'authentication')
 
 
 def _sa_comp(rec, toks, n, warns):
@@ -508,11 +277,28 @@ def _sa_comp(rec, toks, n, warns):
         _warn(warns, n, 'malformed compression algorithm')
     else:
         rec['comp'] = name
-        rec['comp_norm'] = _norm(COMP_NORM, name)
+        rec['comp_norm'] = _norm(COMP_NORM, name, True)
     for i in range(1, len(toks)):
         if toks[i].startswith('seq='):
             _sa_seq(rec, toks[i:], n, warns)
             break
+
+
+def _uint_field(rec, k, v, fields, n, warns):
+    """A 'k=v' field with k in fields (k -> (record key, bound)): the value in rec, or a
+    warning; False when k is not in fields."""
+    field = fields.get(k)
+    if field is None:
+        return False
+    x = _uint(v, field[1])
+    if x is None:
+        _warn(warns, n, 'malformed %s' % k)
+    else:
+        rec[field[0]] = x
+    return True
+
+
+_SEQ_FIELDS = {'seq': ('seq', _MAX_U64), 'replay': ('replay_window', _MAX_U32), 'flags': ('flags', _MAX_U32)}
 
 
 def _sa_seq(rec, toks, n, warns):
@@ -533,29 +319,13 @@ def _sa_seq(rec, toks, n, warns):
                     return
     for tok in toks:
         k, dummy, v = tok.partition('=')
-        if k == 'seq':
-            x = _uint(v, _MAX_U64)
-            if x is None:
-                _warn(warns, n, 'malformed seq')
-            else:
-                rec['seq'] = x
-        elif k == 'replay':
-            x = _uint(v, _MAX_U32)
-            if x is None:
-                _warn(warns, n, 'malformed replay')
-            else:
-                rec['replay_window'] = x
-        elif k == 'flags':
-            x = _uint(v, _MAX_U32)
-            if x is None:
-                _warn(warns, n, 'malformed flags')
-            else:
-                rec['flags'] = x
-        elif k == 'state':
+        if k == 'state':
             if v in _SA_STATES or (v.isdecimal() and len(v) <= 3):
                 rec['state'] = v
             else:
                 _warn(warns, n, 'malformed state')
+        else:
+            _uint_field(rec, k, v, _SEQ_FIELDS, n, warns)
 
 
 def _sa_created(rec, toks, n, warns):
@@ -602,7 +372,7 @@ _DIFF_KEYS = {'diff:': 'age', 'hard:': '.hard_add', 'soft:': '.soft_add'}
 _LAST_KEYS = {'hard:': '.hard_use', 'soft:': '.soft_use'}
 _BYTES_KEYS = {'current:': 'bytes', 'hard:': '.hard_bytes', 'soft:': '.soft_bytes'}
 _ALLOC_KEYS = {'allocated:': 'allocations', 'hard:': '.hard_allocations', 'soft:': '.soft_allocations'}
-_SADB_KEYS = {'sadb_seq': 'sadb_seq', 'pid': 'pid', 'refcnt': 'refcnt'}
+_SADB_FIELDS = {'sadb_seq': ('sadb_seq', _MAX_U64), 'pid': ('pid', _MAX_U64), 'refcnt': ('refcnt', _MAX_U64)}
 
 
 def _triple(rec, toks, i, cut, k0, k1, k2):
@@ -679,13 +449,7 @@ def _sa_sadb(rec, toks, n, warns):
                 return
     for tok in toks:
         k, dummy, v = tok.partition('=')
-        dest = _SADB_KEYS.get(k)
-        if dest is not None:
-            x = _uint(v)
-            if x is None:
-                _warn(warns, n, 'malformed %s' % k)
-            else:
-                rec[dest] = x
+        _uint_field(rec, k, v, _SADB_FIELDS, n, warns)
 
 
 def _sa_nat(rec, toks, n, warns):
@@ -693,14 +457,10 @@ def _sa_nat(rec, toks, n, warns):
     for tok in toks[1:]:
         k, dummy, v = tok.partition('=')
         dest = {'OA': 'nat_oa', 'OAI': 'nat_oai', 'OAR': 'nat_oar'}.get(k)
-        if dest is not None and _is_addr(v):
+        if dest is not None and _ADDR_RE.match(v):
             rec[dest] = v
         else:
             _warn(warns, n, 'malformed NAT original address')
-
-
-def _ignore(rec, toks, n, warns):
-    pass
 
 
 _SA_DISPATCH = {
@@ -731,18 +491,11 @@ def _sa_from_match(m, n):
     if spi > _MAX_U32 or reqid > _MAX_U32:
         return None
     rec = _SA_TEMPLATE.copy()
-    if enc is not None:
-        e = _alg(enc)
-        if e is None:
-            return None
-        rec['enc'] = e
-        rec['enc_norm'] = ENC_NORM.get(e, e)
-    if auth is not None:
-        a = _alg(auth)
-        if a is None:
-            return None
-        rec['auth'] = a
-        rec['auth_norm'] = AUTH_NORM.get(a, a)
+    # the regex takes lower-case names only: no case folding needed
+    if enc is not None and not _take_alg(rec, 'enc', enc, ENC_NORM, 'enc_norm'):
+        return None
+    if auth is not None and not _take_alg(rec, 'auth', auth, AUTH_NORM, 'auth_norm'):
+        return None
     for x in (oai, oar, oa):
         if x is not None and match(x) is None:
             return None
@@ -800,8 +553,7 @@ def parse_sad(text, warnings=None):
     `warnings`, if a list, receives one string per line that was not understood
     (never with key material in it). 'No SAD entries.' and empty input give [].
     """
-    with _GcPaused():
-        return _drive(text, _SA_FAST, _sa_from_match, _slow_sad, warnings)
+    return _drive(text, _SA_FAST, _sa_from_match, _slow_sad, warnings)
 
 
 def _slow_sad(lines, n0, records, warnings):
@@ -889,57 +641,31 @@ def _selector(tok):
     return addr + ('/128' if ':' in addr else '/32'), port
 
 
-def _ulp(tok):
-    """Upper-layer protocol token -> normalised name, or None."""
-    if tok == 'any':
-        return 'any'
-    if tok.endswith(')'):  # NetBSD prints '4(ipv4)'
-        tok = tok[:tok.find('(')]
-    if tok.isdecimal():
-        if len(tok) > 3 or int(tok) > 255:
-            return None
-        return _ULP_NUM.get(tok, tok)
-    if not _WORD_RE.match(tok) or _HEX8.search(tok):
-        return None
-    low = tok.lower()
-    return _ULP_NAME.get(low, low)
-
-
 def _sp_header(toks, n, warns):
     """A policy selector line -> a new SP record, or None when it is not one."""
     t0 = toks[0]
     if t0.startswith('('):
         line = ' '.join(toks)
         if line.startswith('(per-socket policy)') or line.startswith('(no selector'):
-            rec = _SP_TEMPLATE.copy()
-            rec['line'] = n
+            rec = _new_sp(_SP_TEMPLATE, n)
             rec['socket'] = True
-            rec['requests'] = []
-            rec['lifetime'] = _lifetime()
             return rec
         return None
     if t0 == 'tagged':
-        rec = _SP_TEMPLATE.copy()
-        rec['line'] = n
-        rec['requests'] = []
-        rec['lifetime'] = _lifetime()
-        return rec
+        return _new_sp(_SP_TEMPLATE, n)
     if len(toks) < 3:
         return None
     s = _selector(t0)
     d = _selector(toks[1])
     if s is None or d is None:
         return None
-    rec = _SP_TEMPLATE.copy()
-    rec['line'] = n
+    rec = _new_sp(_SP_TEMPLATE, n)
     rec['src'], rec['src_port'] = s
     rec['dst'], rec['dst_port'] = d
-    rec['requests'] = []
-    rec['lifetime'] = _lifetime()
     if toks[2] == 'upper':  # "upper layer protocol mismatched."
         _warn(warns, n, 'upper layer protocol mismatched')
         return rec
-    proto = _ulp(toks[2])
+    proto = _ulp(toks[2], True)  # True: NetBSD prints '4(ipv4)'
     if proto is None:
         _warn(warns, n, 'malformed upper-layer protocol')
     rec['proto'] = proto
@@ -1054,7 +780,7 @@ def _sp_lifetime(rec, toks, n, warns):
     _pairs(rec, toks, 0, _SP_LIFE_KEYS, '(s)', n, warns)
 
 
-_SPID_KEYS = {'spid': 'spid', 'seq': 'seq', 'pid': 'pid'}
+_SPID_FIELDS = {'spid': ('spid', _MAX_U64), 'seq': ('seq', _MAX_U64), 'pid': ('pid', _MAX_U64)}
 
 
 def _sp_spid(rec, toks, n, warns):
@@ -1074,14 +800,9 @@ def _sp_spid(rec, toks, n, warns):
                 toks = toks[3:]
     for tok in toks:
         k, dummy, v = tok.partition('=')
-        dest = _SPID_KEYS.get(k)
-        if dest is not None:
-            x = _uint(v)
-            if x is None:
-                _warn(warns, n, 'malformed %s' % k)
-            else:
-                rec[dest] = x
-        elif k == 'scope':
+        if _uint_field(rec, k, v, _SPID_FIELDS, n, warns):
+            continue
+        if k == 'scope':
             if v in _SCOPES or (v.isdecimal() and len(v) <= 3):
                 rec['scope'] = v
             else:
@@ -1119,7 +840,7 @@ def _sp_from_match(m, n):
     match = _ADDR_RE.match
     if match(src) is None or match(dst) is None:
         return None
-    proto = _ulp(ulp)
+    proto = _ulp(ulp, True)
     if proto is None or proto == 'icmp6':
         return None
     rec = _SP_TEMPLATE.copy()
@@ -1185,8 +906,7 @@ def parse_spd(text, warnings=None):
     `warnings`, if a list, receives one string per line that was not understood.
     'No SPD entries.' and empty input give [].
     """
-    with _GcPaused():
-        return _drive(text, _SP_FAST, _sp_from_match, _slow_spd, warnings)
+    return _drive(text, _SP_FAST, _sp_from_match, _slow_spd, warnings)
 
 
 def _slow_spd(lines, n0, records, warnings):

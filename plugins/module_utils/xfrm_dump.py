@@ -6,8 +6,7 @@
 """Parse Linux `ip [-s] xfrm state` and `ip [-s] xfrm policy` output into plain records.
 
 The records have exactly the keys of the setkey parser's records (``SA_KEYS``,
-``SP_KEYS``, ``REQUEST_KEYS``, ``LIFETIME_KEYS`` in ``setkey_dump``; repeated here so this
-module stands alone), with None where iproute2 prints no such field. How xfrm maps
+``SP_KEYS``, ``REQUEST_KEYS``, ``LIFETIME_KEYS``, defined in ``dump_common`` for both), with None where iproute2 prints no such field. How xfrm maps
 onto that vocabulary:
 
 - ``proto esp|ah|comp`` -> ``proto`` ``esp|ah|ipcomp``; ``satype`` is the same, or
@@ -45,8 +44,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import gc
 import re
+
+from ansible_collections.fleet.ipsec.plugins.module_utils.dump_common import (
+    LIFETIME_KEYS, REQUEST_KEYS, SA_KEYS, SP_KEYS,
+    _ADDR_RE, _HEX8, _HEX_ONLY, _LIFETIME_TEMPLATE, _MAX_U32, _MAX_U64, _N, _RA, _REQUEST_TEMPLATE, _WORD_RE,
+    _alg, _drive, _ignore, _new_sa, _new_sp, _normalizer, _paren_int, _record_templates, _sa_id_field, _take_alg, _uint, _ulp, _unknown, _warn,
+)
 
 __all__ = [
     'parse_state', 'parse_state_ex', 'parse_policy', 'parse_policy_ex',
@@ -54,40 +58,6 @@ __all__ = [
     'normalize_enc', 'normalize_auth', 'normalize_comp',
     'SA_KEYS', 'SP_KEYS', 'REQUEST_KEYS', 'LIFETIME_KEYS',
 ]
-
-# Same keys, same order as setkey_dump (a unit test holds them together).
-LIFETIME_KEYS = (
-    'hard_add', 'soft_add', 'hard_use', 'soft_use',
-    'hard_bytes', 'soft_bytes', 'hard_packets', 'soft_packets',
-    'hard_allocations', 'soft_allocations',
-)
-
-SA_KEYS = (
-    'format', 'line',
-    'src', 'dst', 'src_port', 'dst_port', 'natt',
-    'satype', 'proto', 'mode', 'spi', 'spi_hex', 'reqid', 'state',
-    'enc', 'enc_norm', 'auth', 'auth_norm', 'comp', 'comp_norm',
-    'replay_window', 'seq', 'flags', 'flag_names',
-    'bytes', 'packets', 'allocations',
-    'created', 'last_used', 'dumped_at', 'age',
-    'lifetime',
-    'nat_oa', 'nat_oai', 'nat_oar', 'encap_type',
-    'sadb_seq', 'pid', 'refcnt',
-    'replay_seq', 'replay_oseq', 'replay_dropped', 'integrity_failed',
-    'mark', 'if_id', 'selector',
-)
-
-SP_KEYS = (
-    'format', 'line',
-    'src', 'dst', 'src_port', 'dst_port', 'proto',
-    'dir', 'socket', 'action', 'priority', 'priority_class', 'ptype',
-    'requests',
-    'spid', 'seq', 'pid', 'refcnt', 'scope', 'ifname',
-    'mark', 'if_id',
-    'created', 'last_used', 'lifetime',
-)
-
-REQUEST_KEYS = ('proto', 'mode', 'src', 'dst', 'level', 'reqid', 'spi')
 
 SELECTOR_KEYS = ('src', 'dst', 'src_port', 'dst_port', 'proto')
 
@@ -122,74 +92,10 @@ _DIRS = frozenset(('in', 'out', 'fwd'))
 _FLAG_NAMES = frozenset(('noecn', 'decap-dscp', 'nopmtudisc', 'wildrecv', 'icmp', 'af-unspec',
                          'align4', 'esn', 'localok'))
 
-_ULP_NUM = {'0': 'any', '255': 'any', '1': 'icmp', '4': 'ip4', '6': 'tcp', '17': 'udp',
-            '41': 'ipv6', '47': 'gre', '50': 'esp', '51': 'ah', '58': 'icmp6',
-            '108': 'ipcomp', '132': 'sctp', '33': 'dccp', '135': 'mobility-header'}
-_ULP_NAME = {'ipv6-icmp': 'icmp6', 'icmpv6': 'icmp6', 'ipencap': 'ip4', 'ipv4': 'ip4',
-             'ipip': 'ip4', 'ipv6-crypt': 'esp', 'ipv6-auth': 'ah'}
-
-_MAX_U64 = (1 << 64) - 1
-_MAX_U32 = (1 << 32) - 1
-
-_V4 = r'\d{1,3}(?:\.\d{1,3}){3}'
-_V6 = r'(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|' + _V4 + r')'
-_ADDR_RE = re.compile(r'(?:' + _V4 + r'|' + _V6 + r')\Z')
-_ALG_RE = re.compile(r'[A-Za-z0-9_(),.+-]{1,64}\Z')
-_HEX_ONLY = re.compile(r'[0-9A-Fa-f\s]+\Z')
-_HEX4 = re.compile(r'[0-9A-Fa-f]{4,}')
-_HEX8 = re.compile(r'[0-9A-Fa-f]{8}')
-_WORD_RE = re.compile(r'[A-Za-z][A-Za-z0-9_.-]{0,31}\Z')
-_DATE_RE = re.compile(r'\d{4}-\d\d-\d\d\Z')
-_TIME_RE = re.compile(r'\d\d:\d\d:\d\d\Z')
 _MARK_RE = re.compile(r'(?:0x[0-9a-fA-F]{1,8}|\d{1,10})/0x[0-9a-fA-F]{1,8}\Z')
 
 
 # ---------------------------------------------------------------- helpers
-
-def _snippet(line):
-    s = _HEX4.sub('<hex>', line.strip()[:40])
-    s = ''.join(c if ' ' <= c < '\x7f' else '?' for c in s)
-    return s[:48]
-
-
-def _warn(warns, n, msg):
-    if warns is not None:
-        warns.append('line %d: %s' % (n, msg))
-
-
-def _unknown(warns, n, line):
-    if warns is not None:
-        warns.append('line %d: unrecognised line %r' % (n, _snippet(line)))
-
-
-def _uint(s, bound=_MAX_U64):
-    try:
-        if s[:2] in ('0x', '0X'):
-            v = int(s[2:], 16)
-        else:
-            v = int(s)
-    except (ValueError, TypeError):
-        return None
-    if v < 0 or v > bound:
-        return None
-    return v
-
-
-def _paren_int(s, bound=_MAX_U32):
-    """'0xce94f85a(3465869402)' -> 3465869402; '1(0x00000001)' -> 1."""
-    i = s.find('(')
-    return _uint(s[:i] if i >= 0 else s, bound)
-
-
-def _alg(tok):
-    if not _ALG_RE.match(tok):
-        return None
-    if tok.startswith(('0x', '0X')) or _HEX8.search(tok):
-        return None
-    if not tok.strip('0123456789abcdefABCDEF'):
-        return tok if tok.isdecimal() and len(tok) <= 3 else None
-    return tok
-
 
 def normalize_enc(name, icv_bits=None):
     """Normalised name of an xfrm encryption or AEAD algorithm (see the module docstring)."""
@@ -201,20 +107,9 @@ def normalize_enc(name, icv_bits=None):
     return ENC_NORM.get(name, name)
 
 
-def normalize_auth(name):
-    if name is None:
-        return None
-    return AUTH_NORM.get(name, name)
-
-
-def normalize_comp(name):
-    if name is None:
-        return None
-    return COMP_NORM.get(name, name)
-
-
-def _is_addr(s):
-    return _ADDR_RE.match(s) is not None
+# The kernel crypto API's names are case-sensitive: looked up as printed.
+normalize_auth = _normalizer(AUTH_NORM, False, 'Normalised name of an xfrm authentication algorithm.')
+normalize_comp = _normalizer(COMP_NORM, False, 'Normalised name of an xfrm compression algorithm.')
 
 
 def _when(toks, i):
@@ -229,81 +124,13 @@ def _when(toks, i):
     return None
 
 
-def _ulp(tok):
-    if tok.isdecimal():
-        if len(tok) > 3 or int(tok) > 255:
-            return None
-        return _ULP_NUM.get(tok, tok)
-    if not _WORD_RE.match(tok) or _HEX8.search(tok):
-        return None
-    low = tok.lower()
-    return _ULP_NAME.get(low, low)
-
-
-_LIFETIME_TEMPLATE = dict.fromkeys(LIFETIME_KEYS)
-_REQUEST_TEMPLATE = dict.fromkeys(REQUEST_KEYS)
 _SELECTOR_TEMPLATE = dict.fromkeys(SELECTOR_KEYS)
-
-
-def _lifetime():
-    return _LIFETIME_TEMPLATE.copy()
-
-
-class _GcPaused(object):
-    """Pause the cyclic collector while a parse allocates many small dicts (no cycles)."""
-
-    def __enter__(self):
-        self.was = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc):
-        if self.was:
-            gc.enable()
-        return False
-
-
-_SEGMENT_END = re.compile(r'\n(?=\S)')
-
-
-def _drive(text, fast_re, from_match, slow, warnings):
-    """Parse record by record: a whole-record regex for the layout iproute2 prints, and
-    the line parser `slow` for anything else, one segment (a line in column 0 and the
-    indented lines under it) at a time."""
-    if text is None:
-        return []
-    if isinstance(text, bytes):
-        text = text.decode('utf-8', 'replace')
-    records = []
-    pos = 0
-    n = 1
-    size = len(text)
-    match = fast_re.match
-    seg_end = _SEGMENT_END.search
-    count = text.count
-    while pos < size:
-        m = match(text, pos)
-        if m is not None:
-            rec = from_match(m, n)
-            if rec is not None:
-                records.append(rec)
-                end = m.end()
-                n += count('\n', pos, end)
-                pos = end
-                continue
-        m = seg_end(text, pos)
-        end = m.end() if m is not None else size
-        slow(text[pos:end].split('\n'), n, records, warnings)
-        n += count('\n', pos, end)
-        pos = end
-    return records
 
 
 # The layouts iproute2 prints (tabs, one record per match). Key hex is matched by
 # non-capturing groups only, so it is never captured.
-_RA = r'[0-9.]{7,15}|[0-9A-Fa-f:.]{2,45}'
 _RALG = r'([A-Za-z0-9_(),.+-]{1,64}) 0x[0-9a-f]* \([0-9]{1,5} bits\)'
 _RLIM = r'(\(INF\)|[0-9]{1,20})'
-_N = r'([0-9]{1,19})'
 _RWHEN = r'([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2})'
 _SA_FAST = re.compile(
     r'src (' + _RA + r') dst (' + _RA + r')\n'
@@ -354,7 +181,7 @@ def _selector(toks, start, n, warns, prefixed):
         v = toks[i + 1]
         if k in ('src', 'dst'):
             addr, slash, plen = v.partition('/')
-            if not _is_addr(addr):
+            if _ADDR_RE.match(addr) is None:
                 return None
             if slash:
                 if not plen.isdecimal() or int(plen) > 128:
@@ -510,29 +337,74 @@ def _if_id(rec, toks, n, warns):
         rec['if_id'] = v
 
 
-def _ignore(rec, toks, n, warns):
-    pass
+def _slow_lines(lines, n0, records, warnings, header, finish, dispatch, outside, finish_refused, bitmap_after):
+    """The line parser of both dumps, for one segment (lines n0, n0 + 1, ...).
+
+    header(toks, n, warns) makes a record of a 'src ...' line, or None when it refuses it;
+    finish(rec, warns) completes a record; dispatch maps a line's first token to the
+    handler of its fields; outside is the warning for a field line before any record.
+    finish_refused: a refused 'src' line ends the current record with finish() (policies),
+    else the record is dropped from further lines unfinished (SAs). bitmap_after: the
+    first token of the line after which hex-only lines are replay bitmap words, kept
+    quiet (SAs: 'replay_window'; None: every hex-only line is warned about).
+    """
+    cur = None
+    n = n0 - 1
+    bitmap_ok = False
+    for raw in lines:
+        n += 1
+        toks = raw.split()
+        if not toks:
+            continue
+        t0 = toks[0]
+        if t0 == 'src':
+            rec = header(toks, n, warnings)
+            if rec is None:
+                _unknown(warnings, n, raw)
+                if cur is not None and finish_refused:
+                    finish(cur, warnings)
+                cur = None
+                continue
+            if cur is not None:
+                finish(cur, warnings)
+            cur = rec
+            records.append(rec)
+            bitmap_ok = False
+            continue
+        handler = dispatch.get(t0)
+        if handler is None and t0.endswith('(bytes),'):
+            handler = _current_counts
+        if handler is not None:
+            if cur is None:
+                _warn(warnings, n, outside)
+                continue
+            bitmap_ok = t0 == bitmap_after
+            handler(cur, toks, n, warnings)
+            continue
+        if _HEX_ONLY.match(raw.strip()):
+            # ESN replay bitmap words follow "replay_window N, bitmap-length N"
+            if not bitmap_ok:
+                _warn(warnings, n, 'stray hex-only line dropped')
+            continue
+        _unknown(warnings, n, raw)
+    if cur is not None:
+        finish(cur, warnings)
 
 
 # ---------------------------------------------------------------- state
 
-_SA_TEMPLATE = dict.fromkeys(SA_KEYS)
-_SA_TEMPLATE['format'] = 'xfrm'
-_SA_TEMPLATE['natt'] = False
+_SA_TEMPLATE, _SP_TEMPLATE = _record_templates('xfrm')
 
 
-def _sa_header(toks, n):
-    # src 10.77.0.11 dst 10.77.0.12
+def _sa_header(toks, n, warns):
+    # src 10.77.0.11 dst 10.77.0.12 (warns: unused, the signature of _sp_header)
     if len(toks) != 4 or toks[0] != 'src' or toks[2] != 'dst':
         return None
-    if not (_is_addr(toks[1]) and _is_addr(toks[3])):
+    if _ADDR_RE.match(toks[1]) is None or _ADDR_RE.match(toks[3]) is None:
         return None
-    rec = _SA_TEMPLATE.copy()
-    rec['line'] = n
+    rec = _new_sa(_SA_TEMPLATE, n)
     rec['src'] = toks[1]
     rec['dst'] = toks[3]
-    rec['lifetime'] = _lifetime()
-    rec['flag_names'] = []
     return rec
 
 
@@ -572,25 +444,7 @@ def _sa_id(rec, toks, n, warns):
                 rec['proto'] = p
                 if rec['satype'] != 'esp-udp':
                     rec['satype'] = p
-        elif k == 'spi':
-            spi = _paren_int(v)
-            if spi is None:
-                _warn(warns, n, 'malformed spi')
-            else:
-                rec['spi'] = spi
-                rec['spi_hex'] = '0x%08x' % spi
-        elif k == 'reqid':
-            r = _paren_int(v)
-            if r is None:
-                _warn(warns, n, 'malformed reqid')
-            else:
-                rec['reqid'] = r
-        elif k == 'mode':
-            if v in _MODES or (v.isdecimal() and len(v) <= 3):
-                rec['mode'] = v
-            else:
-                _warn(warns, n, 'malformed mode')
-        else:
+        elif not _sa_id_field(rec, k, v, _MODES, n, warns):
             i += 1
             continue
         i += 2
@@ -682,7 +536,7 @@ def _sa_encap(rec, toks, n, warns):
         elif k == 'dport':
             rec['dst_port'] = _uint(v, 65535)
         elif k == 'addr':
-            if _is_addr(v):
+            if _ADDR_RE.match(v):
                 rec['nat_oa'] = v
         i += 2
 
@@ -757,30 +611,18 @@ def _sa_from_match(m, n):
     if reqid > _MAX_U32:
         return None
     rec = _SA_TEMPLATE.copy()
-    if aname is not None:
-        a = _alg(aname)
-        if a is None:
-            return None
-        rec['auth'] = a
-        rec['auth_norm'] = AUTH_NORM.get(a, a)
+    if aname is not None and not _take_alg(rec, 'auth', aname, AUTH_NORM, 'auth_norm'):
+        return None
     if aead is not None:
         e = _alg(aead)
         if e is None:
             return None
         rec['enc'] = e
         rec['enc_norm'] = normalize_enc(e, int(icv))
-    if enc is not None:
-        e = _alg(enc)
-        if e is None:
-            return None
-        rec['enc'] = e
-        rec['enc_norm'] = ENC_NORM.get(e, e)
-    if comp is not None:
-        c = _alg(comp)
-        if c is None:
-            return None
-        rec['comp'] = c
-        rec['comp_norm'] = COMP_NORM.get(c, c)
+    if enc is not None and not _take_alg(rec, 'enc', enc, ENC_NORM, 'enc_norm'):
+        return None
+    if comp is not None and not _take_alg(rec, 'comp', comp, COMP_NORM, 'comp_norm'):
+        return None
     names = flag_names.split()
     for f in names:
         if f not in _FLAG_NAMES:
@@ -838,53 +680,13 @@ def parse_state(text, warnings=None):
     `warnings`, if a list, receives one string per line that was not understood
     (never with key material in it). Empty input gives [].
     """
-    with _GcPaused():
-        return _drive(text, _SA_FAST, _sa_from_match, _slow_state, warnings)
+    return _drive(text, _SA_FAST, _sa_from_match, _slow_state, warnings)
 
 
 def _slow_state(lines, n0, records, warnings):
     """The line parser, for one segment (what the fast regex did not take)."""
-    cur = None
-    n = n0 - 1
-    bitmap_ok = False
-    dispatch = _SA_DISPATCH
-    for raw in lines:
-        n += 1
-        line = raw.strip()
-        if not line:
-            continue
-        toks = line.split()
-        t0 = toks[0]
-        if t0 == 'src':
-            rec = _sa_header(toks, n)
-            if rec is None:
-                _unknown(warnings, n, line)
-                cur = None
-                continue
-            if cur is not None:
-                _finish_sa(cur, warnings)
-            cur = rec
-            records.append(rec)
-            bitmap_ok = False
-            continue
-        handler = dispatch.get(t0)
-        if handler is None and t0.endswith('(bytes),'):
-            handler = _current_counts
-        if handler is not None:
-            if cur is None:
-                _warn(warnings, n, 'line outside any SA')
-                continue
-            bitmap_ok = t0 == 'replay_window'
-            handler(cur, toks, n, warnings)
-            continue
-        if _HEX_ONLY.match(line):
-            # ESN replay bitmap words follow "replay_window N, bitmap-length N"
-            if not bitmap_ok:
-                _warn(warnings, n, 'stray hex-only line dropped')
-            continue
-        _unknown(warnings, n, line)
-    if cur is not None:
-        _finish_sa(cur, warnings)
+    _slow_lines(lines, n0, records, warnings, _sa_header, _finish_sa, _SA_DISPATCH,
+                'line outside any SA', False, 'replay_window')
 
 
 def parse_state_ex(text):
@@ -895,40 +697,23 @@ def parse_state_ex(text):
 
 # ---------------------------------------------------------------- policy
 
-_SP_TEMPLATE = dict.fromkeys(SP_KEYS)
-_SP_TEMPLATE['format'] = 'xfrm'
-_SP_TEMPLATE['socket'] = False
-
-
 def _sp_header(toks, n, warns):
+    rec = _new_sp(_SP_TEMPLATE, n)
+    rec['action'] = 'allow'  # resolved in _finish_sp
     if len(toks) == 4 and toks[2] == 'dst':
         # the usual "src 10.101.1.0/24 dst 10.101.2.0/24" selector
         a, dummy, pa = toks[1].partition('/')
         b, dummy, pb = toks[3].partition('/')
         if (pa.isdecimal() and pb.isdecimal() and len(pa) <= 3 and len(pb) <= 3 and int(pa) <= 128
                 and int(pb) <= 128 and _ADDR_RE.match(a) and _ADDR_RE.match(b)):
-            rec = _SP_TEMPLATE.copy()
-            rec['line'] = n
             rec['src'] = toks[1]
             rec['dst'] = toks[3]
             rec['proto'] = 'any'
-            rec['requests'] = []
-            rec['lifetime'] = _LIFETIME_TEMPLATE.copy()
-            rec['action'] = 'allow'  # resolved in _finish_sp
             return rec
     sel = _selector(toks, 0, n, warns, True)
     if sel is None:
         return None
-    rec = _SP_TEMPLATE.copy()
-    rec['line'] = n
-    rec['src'] = sel['src']
-    rec['dst'] = sel['dst']
-    rec['src_port'] = sel['src_port']
-    rec['dst_port'] = sel['dst_port']
-    rec['proto'] = sel['proto']
-    rec['requests'] = []
-    rec['lifetime'] = _lifetime()
-    rec['action'] = 'allow'  # resolved in _finish_sp
+    rec.update(sel)  # SELECTOR_KEYS: src, dst, src_port, dst_port, proto
     return rec
 
 
@@ -981,7 +766,7 @@ def _sp_tmpl(rec, toks, n, warns):
     req = _REQUEST_TEMPLATE.copy()
     req['level'] = 'require'
     req['reqid'] = 0
-    if len(toks) == 5 and toks[1] == 'src' and toks[3] == 'dst' and _is_addr(toks[2]) and _is_addr(toks[4]):
+    if len(toks) == 5 and toks[1] == 'src' and toks[3] == 'dst' and _ADDR_RE.match(toks[2]) and _ADDR_RE.match(toks[4]):
         req['src'] = toks[2]
         req['dst'] = toks[4]
     else:
@@ -1067,9 +852,14 @@ def _finish_sp(rec, warns):
         _warn(warns, rec['line'], 'policy without a dir/socket line')
     for req in rec['requests']:
         if req['mode'] == 'transport':
-            for k in ('src', 'dst'):
-                if req[k] in ('0.0.0.0', '::'):
-                    req[k] = None
+            _unset_ends(req)
+
+
+def _unset_ends(req):
+    """Unspecified transport-mode template endpoints (0.0.0.0, ::) -> None, as setkey prints none."""
+    for k in ('src', 'dst'):
+        if req[k] in ('0.0.0.0', '::'):
+            req[k] = None
 
 
 def _sp_from_match(m, n):
@@ -1120,9 +910,7 @@ def _sp_from_match(m, n):
                 req['reqid'] = reqid
                 req['mode'] = toks[5]
                 if toks[5] == 'transport':
-                    for k in ('src', 'dst'):
-                        if req[k] in ('0.0.0.0', '::'):
-                            req[k] = None
+                    _unset_ends(req)
             else:  # level use
                 req['level'] = 'use'
         rec['action'] = 'ipsec'
@@ -1137,50 +925,13 @@ def parse_policy(text, warnings=None):
     `warnings`, if a list, receives one string per line that was not understood.
     Empty input gives [].
     """
-    with _GcPaused():
-        return _drive(text, _SP_FAST, _sp_from_match, _slow_policy, warnings)
+    return _drive(text, _SP_FAST, _sp_from_match, _slow_policy, warnings)
 
 
 def _slow_policy(lines, n0, records, warnings):
     """The line parser, for one segment (what the fast regex did not take)."""
-    cur = None
-    n = n0 - 1
-    dispatch = _SP_DISPATCH
-    for raw in lines:
-        n += 1
-        line = raw.strip()
-        if not line:
-            continue
-        toks = line.split()
-        t0 = toks[0]
-        if t0 == 'src':
-            rec = _sp_header(toks, n, warnings)
-            if rec is None:
-                _unknown(warnings, n, line)
-                if cur is not None:
-                    _finish_sp(cur, warnings)
-                cur = None
-                continue
-            if cur is not None:
-                _finish_sp(cur, warnings)
-            cur = rec
-            records.append(rec)
-            continue
-        handler = dispatch.get(t0)
-        if handler is None and t0.endswith('(bytes),'):
-            handler = _current_counts
-        if handler is not None:
-            if cur is None:
-                _warn(warnings, n, 'line outside any policy')
-                continue
-            handler(cur, toks, n, warnings)
-            continue
-        if _HEX_ONLY.match(line):
-            _warn(warnings, n, 'stray hex-only line dropped')
-            continue
-        _unknown(warnings, n, line)
-    if cur is not None:
-        _finish_sp(cur, warnings)
+    _slow_lines(lines, n0, records, warnings, _sp_header, _finish_sp, _SP_DISPATCH,
+                'line outside any policy', True, None)
 
 
 def parse_policy_ex(text):

@@ -229,9 +229,6 @@ def _subnet_text(endpoint):
     return ' with subnets %s' % ', '.join(s.text for s in endpoint.subnets) if endpoint.subnets else ''
 
 
-def _unknown_fields(raw, known):
-    """Sorted names of fields not in `known`; YAML may give non-string keys (1:, yes:)."""
-    return sorted(str(key) for key in raw if key not in known)
 
 
 def _as_list(value):
@@ -410,9 +407,7 @@ class _Builder:
                 self._define_peer(where, field, item)
 
     def _define_peer(self, where, field, raw):
-        unknown = _unknown_fields(raw, PEER_KEYS)
-        if unknown:
-            self.errors.add(where, field, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(PEER_KEYS))))
+        if self.unknown_fields(where, field, raw, PEER_KEYS):
             return
         name = raw.get('name') or raw.get('address')
         if not isinstance(name, str):
@@ -545,6 +540,16 @@ class _Builder:
         psk_ref = {'source': psk_source, 'generation': generation, 'origin': origin}
         return (mode, level, ike, esp, psk_ref)
 
+    def unknown_fields(self, where, field, raw, known):
+        """Report fields of `raw` not in `known`; True when there were any.
+
+        YAML may give non-string keys (1:, yes:), hence str().
+        """
+        unknown = sorted(str(key) for key in raw if key not in known)
+        if unknown:
+            self.errors.add(where, field, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(known))))
+        return bool(unknown)
+
     def claim_name(self, where, name, origin):
         first = self._names.get(name)
         if first is not None:
@@ -555,9 +560,7 @@ class _Builder:
 
     def add_tunnel(self, raw, where):
         """One entry of ipsec_tunnels."""
-        unknown = _unknown_fields(raw, TUNNEL_KEYS)
-        if unknown:
-            self.errors.add(where, None, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(TUNNEL_KEYS))))
+        self.unknown_fields(where, None, raw, TUNNEL_KEYS)
         name = raw['name']
         if not self.claim_name(where, name, 'ipsec_tunnels'):
             return
@@ -629,9 +632,7 @@ class _Builder:
         if not name or not isinstance(name, str):
             self.errors.add(where, 'name', 'is required')
             return
-        unknown = _unknown_fields(raw, TOPOLOGY_KEYS)
-        if unknown:
-            self.errors.add(where, None, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(TOPOLOGY_KEYS))))
+        unknown = self.unknown_fields(where, None, raw, TOPOLOGY_KEYS)
         origin = 'topology:%s' % name
         # The shared settings first, so a structural problem below does not hide them.
         settings = self.settings(where, raw, origin)

@@ -229,8 +229,6 @@ def _subnet_text(endpoint):
     return ' with subnets %s' % ', '.join(s.text for s in endpoint.subnets) if endpoint.subnets else ''
 
 
-
-
 def _as_list(value):
     if value is None:
         return []

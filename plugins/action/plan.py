@@ -15,7 +15,7 @@ from ansible_collections.fleet.ipsec.plugins.module_utils.plan import build_plan
 
 
 class ActionModule(ActionBase):
-    """Feed the inventory to the model once, on the controller, and publish the plan.
+    """Feed the inventory to the model once, on the controller, and return the plan.
 
     Inputs are read from variables, not task arguments, so no PSK passes through the
     task's arguments (which -vvv prints) while the task itself can still show errors.
@@ -23,7 +23,7 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(('hosts', 'fact'))
+    _VALID_ARGS = frozenset(('hosts',))
 
     def _var(self, task_vars, name, default=None):
         if name not in task_vars:
@@ -47,7 +47,6 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
         args = self._task.args
-        fact = args.get('fact', 'ipsec_plan')
         names = args.get('hosts')
         if names is None:
             names = (task_vars.get('groups') or {}).get('all', [])
@@ -79,5 +78,8 @@ class ActionModule(ActionBase):
         result['changed'] = False
         result['tunnels'] = len(plan['tunnels'])
         result['hosts'] = len(plan['hosts'])
-        result['ansible_facts'] = {fact: plan}
+        # A result, not a fact: Ansible deep-copies every fact of a host for each of its tasks,
+        # so a fleet's plan as a fact on every host made each task cost O(fleet) (render mode:
+        # 0.3 s per host-task at 200 hosts). The caller hands it on with set_fact, which does not.
+        result['plan'] = plan
         return result

@@ -52,7 +52,7 @@ _value:
 from ansible_collections.fleet.ipsec.plugins.module_utils.verdict import UP, match_ends, table, unverified
 
 
-def verify_report(hosts, hostvars, result='ipsec_verify', plan='ipsec_plan'):
+def verify_report(hosts, hostvars, result='ipsec_verify', plan='tunnels_plan'):
     results = {}
     for host in hosts:
         registered = hostvars[host].get(result) or {}

@@ -16,6 +16,8 @@ __metaclass__ = type
 
 import ipaddress
 from bisect import bisect_left
+from itertools import chain, combinations, product
+from operator import attrgetter
 
 MODES = ('tunnel', 'transport')
 LEVELS = ('require', 'use', 'unique')
@@ -89,38 +91,94 @@ class Endpoint:
         return 'Endpoint(%r, %r)' % (self.name, self.address)
 
 
+class SharedSettings:
+    """What a tunnel has in common with the other tunnels of its topology.
+
+    One object per topology and address family (and one per explicit tunnel): the half
+    a million tunnels of a 1,000-host mesh then hold one reference instead of seven, and
+    the plan, meeting the same object again, reuses what it made of it.
+    """
+
+    __slots__ = ('origin', 'mode', 'level', 'version', 'family', 'ike', 'esp', 'psk_ref')
+
+    def __init__(self, origin, mode, level, version, ike, esp, psk_ref):
+        self.origin = origin
+        self.mode = mode
+        self.level = level
+        self.version = version
+        self.family = _FAMILIES[version]
+        self.ike = ike
+        self.esp = esp
+        self.psk_ref = psk_ref
+
+
 class Tunnel:
     """One validated tunnel between two endpoints.
 
     `selectors` holds, per end, the networks that end protects. The explicit PSK (if
     any) is deliberately not kept here: the model only checks it, and `psk.resolve`
     looks it up again from the raw inventory inside a no_log task.
+
+    The ends and their selectors are kept in four slots, not two pairs: two tuples fewer
+    per tunnel are 70 MB less for a 1,000-host mesh (and a tenth of a second, measured).
     """
 
-    __slots__ = ('name', 'origin', 'ends', 'mode', 'level', 'version', 'selectors', 'ike',
-                 'esp', 'psk_ref')
+    __slots__ = ('name', 'first', 'second', 'first_selectors', 'second_selectors', 'shared')
 
-    def __init__(self, name, origin, ends, mode, level, version, selectors, ike, esp, psk_ref):
+    def __init__(self, name, first, second, first_selectors, second_selectors, shared):
         self.name = name
-        self.origin = origin
-        self.ends = ends
-        self.mode = mode
-        self.level = level
-        self.version = version
-        self.selectors = selectors
-        self.ike = ike
-        self.esp = esp
-        self.psk_ref = psk_ref
+        self.first = first
+        self.second = second
+        self.first_selectors = first_selectors
+        self.second_selectors = second_selectors
+        self.shared = shared
 
     def __repr__(self):
-        return 'Tunnel(%r, %s<->%s)' % (self.name, self.ends[0].name, self.ends[1].name)
+        return 'Tunnel(%r, %s<->%s)' % (self.name, self.first.name, self.second.name)
+
+    @property
+    def ends(self):
+        return (self.first, self.second)
+
+    @property
+    def selectors(self):
+        return (self.first_selectors, self.second_selectors)
+
+    @property
+    def origin(self):
+        return self.shared.origin
+
+    @property
+    def mode(self):
+        return self.shared.mode
+
+    @property
+    def level(self):
+        return self.shared.level
+
+    @property
+    def version(self):
+        return self.shared.version
 
     @property
     def family(self):
-        return _FAMILIES[self.version]
+        return self.shared.family
+
+    @property
+    def ike(self):
+        return self.shared.ike
+
+    @property
+    def esp(self):
+        return self.shared.esp
+
+    @property
+    def psk_ref(self):
+        return self.shared.psk_ref
 
 
 _FAMILIES = {4: 'ipv4', 6: 'ipv6'}
+_NAME = attrgetter('name')
 
 
 class Fleet:
@@ -150,6 +208,121 @@ class _TopologyTunnel:
 
     def __str__(self):
         return "tunnel '%s' (topology '%s')" % (self.tunnel, self.topology)
+
+
+def _first_of(values):
+    """The first value that is not None, or None."""
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+class _Expansion:
+    """The tunnels of one ordinary topology, known by rule instead of entry by entry.
+
+    Ordinary: its settings are valid, its members are inventory hosts of one address
+    family at distinct addresses, no member name followed by '-' starts another (so a
+    tunnel name reads back one way only), and racoon is not asked for IKEv2. Then no pair
+    can fail a check of `link` but the two that look at other tunnels (name taken, ends
+    already paired), and for those the builder asks this rule instead of keeping half a
+    million names and address pairs of a 1,000-host mesh (measured: 0.3 s). `start` and
+    `stop` delimit its tunnels in the builder's list.
+    """
+
+    __slots__ = ('prefix', 'origin', 'mesh', 'members', 'hubs', 'by_address', 'version', 'selectors',
+                 'self_contained', 'start', 'stop')
+
+    @classmethod
+    def of(cls, topology, origin, mesh, members, hubs, settings, selectors_for):
+        """The expansion of these members (hubs None for a mesh), or None if not ordinary."""
+        if settings is None or not members:
+            return None
+        if not all(member.in_inventory for member in members):
+            return None
+        if len(set(member.version for member in members)) != 1:
+            return None
+        by_address = dict((member.address, member) for member in members)
+        if len(by_address) != len(members):
+            return None
+        if settings[2]['version'] == 2 and any(member.backend == 'racoon' for member in members):
+            return None
+        names = dict((member.name, member) for member in members)
+        for name in names:
+            dash = name.find('-')
+            while dash != -1:
+                if name[:dash] in names:
+                    return None
+                dash = name.find('-', dash + 1)
+        expansion = cls()
+        expansion.prefix = topology + '-'
+        expansion.origin = origin
+        expansion.mesh = mesh
+        expansion.members = names
+        expansion.hubs = None if mesh else frozenset(hub.name for hub in hubs)
+        expansion.by_address = by_address
+        expansion.version = members[0].version
+        mode = settings[0]
+        expansion.selectors = dict((member.name, selectors_for(None, member, None, mode, member.version))
+                                   for member in members)
+        expansion.self_contained = expansion._self_contained()
+        expansion.start = expansion.stop = 0
+        return expansion
+
+    def _self_contained(self):
+        """True when the overlap check cannot fail on a host that has only these tunnels.
+
+        It could only if two members protected a common network (two tunnels with one
+        selector pair on a host), or one member two nested ones (the crosswise check).
+        """
+        seen = set()
+        count = 0
+        for selectors in self.selectors.values():
+            texts = set(selector.text for selector in selectors)
+            for narrow in selectors:
+                for wide in selectors:
+                    if narrow.text != wide.text and wide.contains(narrow):
+                        return False
+            count += len(texts)
+            seen |= texts
+        return count == len(seen)
+
+    def name_origin(self, name):
+        """The origin of the tunnel of this name if it is one of these, else None."""
+        if not name.startswith(self.prefix):
+            return None
+        rest = name[len(self.prefix):]
+        members = self.members
+        dash = rest.find('-')
+        while dash != -1:
+            left = rest[:dash]
+            if left in members:
+                right = rest[dash + 1:]
+                if right not in members:
+                    return None
+                if self.mesh:
+                    return self.origin if left < right else None
+                return self.origin if left in self.hubs and right not in self.hubs else None
+            dash = rest.find('-', dash + 1)
+        return None
+
+    def pair_tunnel(self, pair):
+        """The name of the tunnel between these two addresses if it is one of these, else None."""
+        first = self.by_address.get(pair[0])
+        second = self.by_address.get(pair[1])
+        if first is None or second is None or first is second:
+            return None
+        left, right = first.name, second.name
+        if self.mesh:
+            if right < left:
+                left, right = right, left
+        elif left not in self.hubs:
+            if right not in self.hubs:
+                return None
+            left, right = right, left
+        elif right in self.hubs:
+            return None
+        return self.prefix + left + '-' + right
 
 
 class _Errors:
@@ -362,6 +535,8 @@ class _Builder:
         self.tunnels = []
         self._names = {}
         self._pairs = {}
+        self._expansions = []
+        self._shared = {}
         self._proposal_cache = {}
         self._default_selectors = {}
         self._peers = {}
@@ -550,6 +725,8 @@ class _Builder:
 
     def claim_name(self, where, name, origin):
         first = self._names.get(name)
+        if first is None and self._expansions:
+            first = _first_of(expansion.name_origin(name) for expansion in self._expansions)
         if first is not None:
             self.errors.add(where, 'name', 'duplicate tunnel name (first defined in %s)' % first)
             return False
@@ -605,6 +782,8 @@ class _Builder:
         # still the same pair.
         pair = (a.address, b.address) if a.address < b.address else (b.address, a.address)
         first = self._pairs.get(pair)
+        if first is None and self._expansions:
+            first = _first_of(expansion.pair_tunnel(pair) for expansion in self._expansions)
         if first is not None:
             self.errors.add(where, 'hosts', "'%s' and '%s' are already paired by tunnel '%s'" % (a.name, b.name, first))
             return
@@ -616,10 +795,21 @@ class _Builder:
             self.errors.add(where, 'ike.version', 'racoon speaks IKEv1 only; an end here runs racoon')
             return
         errors_before = len(self.errors.items)
-        selectors = (self.selectors_for(where, a, raw_a, mode, a.version),
-                     self.selectors_for(where, b, raw_b, mode, a.version))
+        a_selectors = self.selectors_for(where, a, raw_a, mode, a.version)
+        b_selectors = self.selectors_for(where, b, raw_b, mode, a.version)
         if len(self.errors.items) == errors_before:
-            self.tunnels.append(Tunnel(name, origin, (a, b), mode, level, a.version, selectors, ike, esp, psk_ref))
+            self.tunnels.append(Tunnel(name, a, b, a_selectors, b_selectors,
+                                       self.shared_settings(origin, a.version, settings)))
+
+    def shared_settings(self, origin, version, settings):
+        """The SharedSettings of `settings` (as `settings` returns them) for this origin and family."""
+        key = (origin, version)
+        entry = self._shared.get(key)
+        # Held beside the object so that the identity test stays meaningful.
+        if entry is None or entry[0] is not settings:
+            mode, level, ike, esp, psk_ref = settings
+            entry = self._shared[key] = (settings, SharedSettings(origin, mode, level, version, ike, esp, psk_ref))
+        return entry[1]
 
     def add_topology(self, index, raw):
         if not isinstance(raw, dict):
@@ -635,10 +825,10 @@ class _Builder:
         # The shared settings first, so a structural problem below does not hide them.
         settings = self.settings(where, raw, origin)
         kind = raw.get('type')
-        pairs = []
+        well_formed = False
         if kind == 'mesh':
             members = self._members(where, raw, 'hosts')
-            pairs = [(members[i], members[j]) for i in range(len(members)) for j in range(i + 1, len(members))]
+            well_formed = True
         elif kind == 'hub_and_spoke':
             hubs = self._members(where, raw, 'hubs')
             spokes = self._members(where, raw, 'spokes')
@@ -646,11 +836,23 @@ class _Builder:
             if both:
                 self.errors.add(where, 'spokes', 'also listed as hubs: %s' % ', '.join(sorted(both)))
             else:
-                pairs = [(hub, spoke) for hub in hubs for spoke in spokes]
+                well_formed = True
         else:
             self.errors.add(where, 'type', '%r is not a topology type; use one of %s' % (kind, ', '.join(TOPOLOGY_TYPES)))
         # Validated once above for the whole topology; per pair only what differs is checked.
-        if unknown:
+        if unknown or not well_formed:
+            return
+        if kind == 'mesh':
+            hubs = None
+            pairs = combinations(members, 2)
+        else:
+            members = hubs + spokes
+            pairs = product(hubs, spokes)
+        # The usual topology cannot fail a per-pair check, and a 1,000-host mesh is half a
+        # million pairs: such a topology skips them (see _Expansion).
+        expansion = _Expansion.of(name, origin, kind == 'mesh', members, hubs, settings, self.selectors_for)
+        if expansion is not None and self._unclaimed(expansion):
+            self._expand(expansion, pairs, settings)
             return
         for left, right in pairs:
             # Mesh pairs are named in sorted order, so reordering a group renames (and
@@ -661,6 +863,40 @@ class _Builder:
             pair_where = _TopologyTunnel(tunnel_name, name)
             if self.claim_name(pair_where, tunnel_name, origin):
                 self.link(pair_where, tunnel_name, origin, left, right, settings)
+
+    def _unclaimed(self, expansion):
+        """True when no tunnel name or pair of ends of `expansion` is already taken."""
+        if any(expansion.name_origin(name) for name in self._names):
+            return False
+        if any(expansion.pair_tunnel(pair) for pair in self._pairs):
+            return False
+        for other in self._expansions:
+            # Cautious, not exact: a shared name prefix or two shared addresses may clash,
+            # and the pair-by-pair way then finds out whether they do.
+            if other.prefix.startswith(expansion.prefix) or expansion.prefix.startswith(other.prefix):
+                return False
+            if len(set(other.by_address).intersection(expansion.by_address)) > 1:
+                return False
+        return True
+
+    def _expand(self, expansion, pairs, settings):
+        """Every tunnel of an ordinary topology: what `link` would make, minus its checks."""
+        shared = self.shared_settings(expansion.origin, expansion.version, settings)
+        prefix = expansion.prefix
+        mesh = expansion.mesh
+        selectors = expansion.selectors
+        add = self.tunnels.append
+        expansion.start = len(self.tunnels)
+        for left, right in pairs:
+            left_name = left.name
+            right_name = right.name
+            if mesh and right_name < left_name:
+                left, right = right, left
+                left_name, right_name = right_name, left_name
+            add(Tunnel(prefix + left_name + '-' + right_name, left, right, selectors[left_name],
+                       selectors[right_name], shared))
+        expansion.stop = len(self.tunnels)
+        self._expansions.append(expansion)
 
     def _members(self, where, raw, field):
         """The endpoints a topology lists under `field`, each resolved once."""
@@ -692,16 +928,15 @@ class _Builder:
         (local narrower but remote wider), leave the kernel's choice undefined.
         """
         by_host = {}
-        for tunnel in self.tunnels:
-            for side in (0, 1):
-                end = tunnel.ends[side]
+        for tunnel in self._tunnels_to_check():
+            for end, locals_, remotes in ((tunnel.first, tunnel.first_selectors, tunnel.second_selectors),
+                                          (tunnel.second, tunnel.second_selectors, tunnel.first_selectors)):
                 if not end.in_inventory:
                     continue
                 groups = by_host.get(end.name)
                 if groups is None:
                     groups = by_host[end.name] = {}
-                remotes = tunnel.selectors[1 - side]
-                for local in tunnel.selectors[side]:
+                for local in locals_:
                     entry = groups.get(local.text)
                     if entry is None:
                         entry = groups[local.text] = (local, {})
@@ -721,6 +956,38 @@ class _Builder:
                     if narrow is wide or not wide.contains(narrow):
                         continue
                     self._crosswise(host, narrow, groups[narrow.text][1], wide, groups[wide.text][1])
+
+    def _tunnels_to_check(self):
+        """The tunnels `check_overlaps` looks at, in order.
+
+        It leaves out the tunnels of a self-contained expansion none of whose hosts has
+        any other tunnel: on those hosts they have nothing to clash with.
+        """
+        tunnels = self.tunnels
+        if not self._expansions:
+            return tunnels
+        linked = []
+        start = 0
+        for expansion in self._expansions:
+            linked.append(tunnels[start:expansion.start])
+            start = expansion.stop
+        linked.append(tunnels[start:])
+        sources = {}
+        for tunnel in chain.from_iterable(linked):
+            for end in (tunnel.first, tunnel.second):
+                if end.in_inventory:
+                    sources[end.name] = sources.get(end.name, 0) + 1
+        for expansion in self._expansions:
+            for name in expansion.members:
+                sources[name] = sources.get(name, 0) + 1
+        kept = []
+        start = 0
+        for expansion in self._expansions:
+            if expansion.self_contained and all(sources[name] == 1 for name in expansion.members):
+                kept.append(tunnels[start:expansion.start])
+                start = expansion.stop
+        kept.append(tunnels[start:])
+        return chain.from_iterable(kept)
 
     def _crosswise(self, host, narrow, narrow_remotes, wide, wide_remotes):
         """A narrow local with a remote strictly wider than one of a wide local's remotes."""
@@ -784,7 +1051,7 @@ def build_fleet(inventory):
     management = management_selectors(inventory.get('management'), builder.errors)
     if builder.errors.items:
         raise ModelError(builder.errors.items)
-    builder.tunnels.sort(key=lambda t: t.name)
+    builder.tunnels.sort(key=_NAME)
     return Fleet(builder.endpoints, builder.tunnels, management, sorted(builder.hosts))
 
 

@@ -22,6 +22,14 @@ PLAN_VERSION = 1
 _PRECEDENCE = itemgetter('precedence')
 
 
+# Key order of each record kind; records are copies of these with the values filled in.
+_TUNNEL = dict.fromkeys(('name', 'origin', 'hosts', 'mode', 'level', 'family', 'psk_ref'))
+# At most ten keys per record: CPython's next dict size up is nearly twice as big.
+_PEER = dict.fromkeys(('tunnel', 'name', 'address', 'local_address', 'mode', 'ike', 'esp', 'psk_ref', 'children'))
+_CHILD = dict.fromkeys(('tunnel', 'name', 'local', 'remote', 'mode', 'level', 'tunnel_out', 'tunnel_in',
+                        'precedence'))
+
+
 def _empty_slice(endpoint):
     """A host's slice before its tunnels are added; a host with no address has none."""
     return {
@@ -33,62 +41,160 @@ def _empty_slice(endpoint):
     }
 
 
+def _templates(shared):
+    """Tunnel, peer and child records with what all tunnels of `shared` have in common."""
+    tunnel = _TUNNEL.copy()
+    tunnel['origin'] = shared.origin
+    tunnel['mode'] = shared.mode
+    tunnel['level'] = shared.level
+    tunnel['family'] = shared.family
+    tunnel['psk_ref'] = shared.psk_ref
+    peer = _PEER.copy()
+    peer['mode'] = shared.mode
+    peer['ike'] = shared.ike
+    peer['esp'] = shared.esp
+    peer['psk_ref'] = shared.psk_ref
+    child = _CHILD.copy()
+    child['mode'] = shared.mode
+    child['level'] = shared.level
+    # Transport mode has no outer addresses; tunnel mode sets them per tunnel.
+    child['tunnel_out'] = child['tunnel_in'] = ''
+    return tunnel, peer, child
+
+
 def plan_fleet(fleet):
     """Cut a Fleet into per-host slices; returns the whole plan as plain data.
 
     A child (one selector pair, seen from one host) is one record that serves both the
     peer's `children` and the host's `policies`: the same object in both places, since a
-    1,000-host mesh makes two million of them.
+    1,000-host mesh makes two million of them. Records are copies of templates holding
+    what the tunnels of one topology share, so per tunnel only what differs is set.
     """
     hosts = {}
+    # Per inventory host, the bound appends of its policies and peers: a mesh of 1,000
+    # hosts looks them up a million times.
+    sinks = {}
+    endpoints = fleet.endpoints
     for name in fleet.hosts:
-        hosts[name] = _empty_slice(fleet.endpoints.get(name))
+        host = hosts[name] = _empty_slice(endpoints.get(name))
+        sinks[name] = (host['policies'].append, host['peers'].append)
     tunnels = []
     append_tunnel = tunnels.append
+    shared = None
+    # Whether children differ in precedence: when none do, every host's policies are in
+    # order already, and sorting a million of them would still cost a tenth of a second
+    # (each key read is a cache miss). `common` is the last precedence seen.
+    common = None
+    mixed = False
     for tunnel in fleet.tunnels:
+        if tunnel.shared is not shared:
+            shared = tunnel.shared
+            tunnel_mode = shared.mode != 'transport'
+            tunnel_template, peer_template, child_template = _templates(shared)
+            new_tunnel = tunnel_template.copy
+            new_peer = peer_template.copy
+            new_child = child_template.copy
         name = tunnel.name
-        mode = tunnel.mode
-        level = tunnel.level
-        psk_ref = tunnel.psk_ref
-        first_end, second_end = tunnel.ends
-        append_tunnel({'name': name, 'origin': tunnel.origin, 'hosts': [first_end.name, second_end.name],
-                       'mode': mode, 'level': level, 'family': tunnel.family, 'psk_ref': psk_ref})
-        first_selectors, second_selectors = tunnel.selectors
+        first_end = tunnel.first
+        second_end = tunnel.second
+        first_name = first_end.name
+        second_name = second_end.name
+        first_address = first_end.address
+        second_address = second_end.address
+        record = new_tunnel()
+        record['name'] = name
+        record['hosts'] = [first_name, second_name]
+        append_tunnel(record)
+        if tunnel_mode:
+            forward = first_address + '-' + second_address
+            backward = second_address + '-' + first_address
+        first_sink = sinks.get(first_name) if first_end.in_inventory else None
+        second_sink = sinks.get(second_name) if second_end.in_inventory else None
+        first_selectors = tunnel.first_selectors
+        second_selectors = tunnel.second_selectors
         if len(first_selectors) == 1 and len(second_selectors) == 1:
-            pairs = ((first_selectors[0], second_selectors[0], name + '-0'),)
-        else:
-            pairs = [(first, second, '%s-%d' % (name, index)) for index, (first, second) in
-                     enumerate([(f, s) for f in first_selectors for s in second_selectors])]
-        if mode == 'transport':
-            forward = backward = ''
-        else:
-            forward = first_end.address + '-' + second_end.address
-            backward = second_end.address + '-' + first_end.address
-        # Both ends, each seeing itself as local: (local end, remote end, out, in, flip).
-        for local_end, remote_end, tunnel_out, tunnel_in, flip in (
-                (first_end, second_end, forward, backward, False),
-                (second_end, first_end, backward, forward, True)):
-            host = hosts.get(local_end.name) if local_end.in_inventory else None
-            if host is None:
+            # Nearly every tunnel: one selector pair, so one child per end and no loops.
+            first_text = first_selectors[0].text
+            second_text = second_selectors[0].text
+            child_name = name + '-0'
+            precedence = first_selectors[0].prefixlen + second_selectors[0].prefixlen
+            if precedence != common:
+                mixed = common is not None
+                common = precedence
+            if first_sink is not None:
+                child = new_child()
+                child['tunnel'] = name
+                child['name'] = child_name
+                child['local'] = first_text
+                child['remote'] = second_text
+                if tunnel_mode:
+                    child['tunnel_out'] = forward
+                    child['tunnel_in'] = backward
+                child['precedence'] = precedence
+                first_sink[0](child)
+                peer = new_peer()
+                peer['tunnel'] = name
+                peer['name'] = second_name
+                peer['address'] = second_address
+                peer['local_address'] = first_address
+                peer['children'] = [child]
+                first_sink[1](peer)
+            if second_sink is not None:
+                child = new_child()
+                child['tunnel'] = name
+                child['name'] = child_name
+                child['local'] = second_text
+                child['remote'] = first_text
+                if tunnel_mode:
+                    child['tunnel_out'] = backward
+                    child['tunnel_in'] = forward
+                child['precedence'] = precedence
+                second_sink[0](child)
+                peer = new_peer()
+                peer['tunnel'] = name
+                peer['name'] = first_name
+                peer['address'] = first_address
+                peer['local_address'] = second_address
+                peer['children'] = [child]
+                second_sink[1](peer)
+            continue
+        pairs = [(first, second, '%s-%d' % (name, index)) for index, (first, second) in
+                 enumerate([(f, s) for f in first_selectors for s in second_selectors])]
+        for first, second, child_name in pairs:
+            precedence = first.prefixlen + second.prefixlen
+            if precedence != common:
+                mixed = common is not None
+                common = precedence
+        # Both ends, each seeing itself as local: (sink, local end, remote end, flip).
+        for sink, local_end, remote_end, flip in ((first_sink, first_end, second_end, False),
+                                                  (second_sink, second_end, first_end, True)):
+            if sink is None:
                 continue
             children = []
             for first, second, child_name in pairs:
                 local, remote = (second, first) if flip else (first, second)
-                children.append({
-                    'tunnel': name, 'name': child_name, 'local': local.text, 'remote': remote.text,
-                    'mode': mode, 'level': level, 'tunnel_out': tunnel_out, 'tunnel_in': tunnel_in,
-                    'precedence': local.prefixlen + remote.prefixlen,
-                })
-            host['policies'] += children
-            # At most ten keys per record: CPython's next dict size up is nearly twice as big.
-            host['peers'].append({
-                'tunnel': name, 'name': remote_end.name, 'address': remote_end.address,
-                'local_address': local_end.address, 'mode': mode, 'ike': tunnel.ike, 'esp': tunnel.esp,
-                'psk_ref': psk_ref, 'children': children,
-            })
-    for host in hosts.values():
-        # Stable: equal precedence keeps tunnel-name order (fleet.tunnels is sorted).
-        host['policies'].sort(key=_PRECEDENCE, reverse=True)
+                child = new_child()
+                child['tunnel'] = name
+                child['name'] = child_name
+                child['local'] = local.text
+                child['remote'] = remote.text
+                if tunnel_mode:
+                    child['tunnel_out'] = backward if flip else forward
+                    child['tunnel_in'] = forward if flip else backward
+                child['precedence'] = local.prefixlen + remote.prefixlen
+                children.append(child)
+                sink[0](child)
+            peer = new_peer()
+            peer['tunnel'] = name
+            peer['name'] = remote_end.name
+            peer['address'] = remote_end.address
+            peer['local_address'] = local_end.address
+            peer['children'] = children
+            sink[1](peer)
+    if mixed:
+        for host in hosts.values():
+            # Stable: equal precedence keeps tunnel-name order (fleet.tunnels is sorted).
+            host['policies'].sort(key=_PRECEDENCE, reverse=True)
     return {'version': PLAN_VERSION, 'tunnels': tunnels, 'hosts': hosts,
             'management': [s.text for s in fleet.management]}
 

@@ -18,7 +18,8 @@ description:
     topologies into tunnels and cuts the result into one slice per host.
   - Every problem is reported at once, each naming the tunnel (or topology, or host) and the field,
     before any host is touched.
-  - Run it once per play (C(run_once=true)); the plan is published as a fact on every host of the play.
+  - Run it once per play (C(run_once=true)), register the result and hand RV(plan) to every host of the
+    play with M(ansible.builtin.set_fact) (C(run_once=true)), as the C(tunnels) role's C(plan) tasks do.
   - The plan contains no key. Peers carry a C(psk_ref) that the P(fleet.ipsec.psk#filter) filter
     resolves inside C(no_log) tasks.
   - This is an action plugin; it runs on the controller only.
@@ -31,11 +32,6 @@ options:
         is the same whatever C(--limit) says.
     type: list
     elements: str
-  fact:
-    description:
-      - Name of the fact that receives the plan.
-    type: str
-    default: ipsec_plan
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -59,18 +55,27 @@ seealso:
     link: https://github.com/fleet-ipsec/fleet.ipsec/blob/main/docs/plan.md
 notes:
   - The data layout of the plan is described in C(docs/plan.md) of the collection.
+  - The plan is returned, not set as a fact. Ansible deep-copies a host's facts for every task it runs
+    on that host, so a whole fleet's plan as a fact on every host would make each task cost time in
+    proportion to the fleet. A variable set by M(ansible.builtin.set_fact) is shared, not copied.
 '''
 
 EXAMPLES = r'''
 - name: Validate the inventory and plan every tunnel
   fleet.ipsec.plan:
   run_once: true
+  register: planned
 
-- name: Plan under another fact name, from the hosts of one group only
+- name: Give every host of the play the plan
+  ansible.builtin.set_fact:
+    tunnels_plan: "{{ planned.plan }}"
+  run_once: true
+
+- name: Plan from the hosts of one group only
   fleet.ipsec.plan:
     hosts: "{{ groups['vpn'] }}"
-    fact: vpn_plan
   run_once: true
+  register: vpn_planned
 '''
 
 RETURN = r'''
@@ -91,13 +96,8 @@ errors:
   elements: str
   sample:
     - "tunnel 'gluon-mason': selectors.mason[0]: '10.0.0.300/32' is not an IP network"
-ansible_facts:
-  description: The plan, under the name given by O(fact).
+plan:
+  description: The plan; see C(docs/plan.md). It holds no key.
   returned: success
   type: dict
-  contains:
-    ipsec_plan:
-      description: The plan; see C(docs/plan.md).
-      type: dict
-      returned: success
 '''

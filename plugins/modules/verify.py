@@ -28,7 +28,7 @@ author:
 options:
   peers:
     description:
-      - The host's peer records from the plan, C(ipsec_plan.hosts[inventory_hostname].peers).
+      - The host's peer records from the plan, C(tunnels_plan.hosts[inventory_hostname].peers).
     type: list
     elements: dict
     required: true
@@ -65,7 +65,7 @@ EXAMPLES = r'''
 
 - name: Check every tunnel of this host, sending trigger traffic first
   fleet.ipsec.verify:
-    peers: "{{ ipsec_plan.hosts[inventory_hostname].peers }}"
+    peers: "{{ tunnels_plan.hosts[inventory_hostname].peers }}"
     timeout: 40
   register: ipsec_verify
 '''

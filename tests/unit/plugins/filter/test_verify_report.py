@@ -58,7 +58,7 @@ def hostvars(**results):
     """hostvars as the filter sees it: every host has the plan; some registered a result."""
     found = {}
     for host in HOSTS:
-        found[host] = {'inventory_hostname': host, 'ipsec_plan': PLAN}
+        found[host] = {'inventory_hostname': host, 'tunnels_plan': PLAN}
         if host in results:
             found[host]['ipsec_verify'] = results[host]
     return found
@@ -96,7 +96,7 @@ def test_all_up_nothing_down():
     for name in ('g1', 'g3'):
         plan['hosts'][name]['peers'] = [p for p in plan['hosts'][name]['peers'] if p['tunnel'] == 'g1-g2']
     for host in hv.values():
-        host['ipsec_plan'] = plan
+        host['tunnels_plan'] = plan
     report = verify_report(['g1', 'g2', 'g3', 'idle'], hv)
     assert [(r['tunnel'], r['verdict']) for r in report['rows']] == [('g1-g2', verdict.UP)]
     assert report['down'] == []
@@ -144,7 +144,7 @@ def test_a_skipped_host_without_peers_adds_nothing():
 
 def test_a_host_without_the_plan_has_no_expected_tunnels():
     hv = hostvars(g1=registered(g1_g2_only()))
-    del hv['g2']['ipsec_plan']
+    del hv['g2']['tunnels_plan']
     report = verify_report(['g1', 'g2'], hv)
     assert row(report, 'g1-g2')['ends'] == ['g1']
 

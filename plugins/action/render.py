@@ -73,14 +73,12 @@ class ActionModule(ActionBase):
                             'mode': mode, 'secret': bool(entry.get('secret', False))})
         return checked
 
-    def _render(self, src, task_vars):
+    def _render(self, src, variables):
         try:
             source = self._find_needle('templates', src)
         except AnsibleError as exc:
             raise AnsibleActionFail(to_text(exc))
         template = trust_as_template(self._loader.get_text_file_contents(source))
-        variables = dict(task_vars)
-        variables.setdefault('ansible_managed', C.config.get_config_value('DEFAULT_MANAGED_STR'))
         searchpath = [os.path.dirname(source)]
         templar = self._templar.copy_with_new_env(searchpath=searchpath, available_variables=variables)
         text = templar.template(template, escape_backslashes=False, overrides=dict(_OVERRIDES))
@@ -118,11 +116,12 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        task_vars = task_vars or {}
+        variables = dict(task_vars or {})
+        variables.setdefault('ansible_managed', C.config.get_config_value('DEFAULT_MANAGED_STR'))
         written = []
         diffs = []
         for entry in self._files():
-            content = self._render(entry['src'], task_vars)
+            content = self._render(entry['src'], variables)
             path = entry['path']
             before, before_mode = self._current(path)
             content_changed = before != content

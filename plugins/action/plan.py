@@ -58,6 +58,8 @@ class ActionModule(ActionBase):
                 'address': hostvars.get('ipsec_address') or self._default_address(hostvars),
                 'subnets': hostvars.get('ipsec_subnets') or [],
                 'backend': hostvars.get('ipsec_backend'),
+                # Decides the default backend and how the host's kernel cuts HMAC-SHA-256.
+                'os_family': hostvars.get('ipsec_os_family') or (hostvars.get('ansible_facts') or {}).get('os_family'),
             }
         inventory = {
             'hosts': hosts,

@@ -74,18 +74,42 @@ class ModelError(Exception):
         super(ModelError, self).__init__('\n'.join(self.errors))
 
 
+# The kernels' families: a BSD kernel takes PF_KEY SAs as RFC 4868 says, Linux does not (below).
+BSD_FAMILIES = ('FreeBSD', 'NetBSD', 'OpenBSD', 'DragonFly')
+# An inventory host whose OS family is not known (no facts, no ipsec_os_family) is taken for the
+# main target.
+DEFAULT_OS_FAMILY = 'FreeBSD'
+
+
+def host_platform(raw_host):
+    """(os_family, backend) of an inventory host: ipsec_backend if set, else racoon on the BSDs
+    (in their base system or ports) and strongSwan on Linux (which dropped ipsec-tools)."""
+    os_family = raw_host.get('os_family') or DEFAULT_OS_FAMILY
+    backend = raw_host.get('backend')
+    if backend in (None, ''):
+        backend = 'racoon' if os_family in BSD_FAMILIES else 'strongswan'
+    return os_family, backend
+
+
 class Endpoint:
-    """One host that terminates tunnels: an inventory host or a peer given by address."""
+    """One host that terminates tunnels: an inventory host or a peer given by address.
 
-    __slots__ = ('name', 'address', 'version', 'subnets', 'backend', 'in_inventory')
+    `sha256_icv96`: SAs of this end use HMAC-SHA-256 cut to 96 bits. Linux does that for SAs
+    installed through PF_KEY, i.e. by racoon (a pre-RFC 4868 draft); XFRM netlink (strongSwan)
+    and the BSD kernels use 128 bits. Ends that differ agree on SHA-256 in IKE and then drop
+    every packet, so the plan gives such a pair another integrity algorithm.
+    """
 
-    def __init__(self, name, address, version, subnets, backend=None, in_inventory=True):
+    __slots__ = ('name', 'address', 'version', 'subnets', 'backend', 'in_inventory', 'sha256_icv96')
+
+    def __init__(self, name, address, version, subnets, backend=None, in_inventory=True, sha256_icv96=False):
         self.name = name
         self.address = address
         self.version = version
         self.subnets = subnets
-        self.backend = backend
+        self.backend = backend  # as the inventory sets it (ipsec_backend), else None
         self.in_inventory = in_inventory
+        self.sha256_icv96 = sha256_icv96
 
     def __repr__(self):
         return 'Endpoint(%r, %r)' % (self.name, self.address)
@@ -182,13 +206,15 @@ _NAME = attrgetter('name')
 
 
 class Fleet:
-    """The validated fleet: endpoints by name, tunnels sorted by name, management networks."""
+    """The validated fleet: endpoints by name, tunnels sorted by name, management networks,
+    inventory host names, and each host's (os_family, backend)."""
 
-    def __init__(self, endpoints, tunnels, management=(), hosts=()):
+    def __init__(self, endpoints, tunnels, management=(), hosts=(), platforms=None):
         self.endpoints = endpoints
         self.tunnels = tunnels
         self.management = management
         self.hosts = hosts
+        self.platforms = platforms or {}
 
     def __repr__(self):
         return 'Fleet(%d endpoints, %d tunnels)' % (len(self.endpoints), len(self.tunnels))
@@ -512,7 +538,11 @@ def _endpoint_from_host(name, hostvars, errors, where=None, fields=HOST_FIELDS, 
     if backend not in (None, '') and backend not in BACKENDS:
         errors.add(where, fields[2], '%r is not a backend; use one of %s' % (backend, ', '.join(BACKENDS)))
         backend = None
-    return Endpoint(name, address, version, tuple(subnets), backend or None, in_inventory)
+    icv96 = False
+    if in_inventory:
+        os_family, platform_backend = host_platform(dict(hostvars, backend=backend))
+        icv96 = platform_backend == 'racoon' and os_family not in BSD_FAMILIES
+    return Endpoint(name, address, version, tuple(subnets), backend or None, in_inventory, icv96)
 
 
 class _Builder:
@@ -1020,7 +1050,7 @@ def build_fleet(inventory):
     """Validate an inventory and expand it into a Fleet.
 
     `inventory` is plain data:
-      hosts: {name: {address, subnets, backend}} for every inventory host
+      hosts: {name: {address, subnets, backend, os_family}} for every inventory host
       tunnels: the ipsec_tunnels list; topologies: the ipsec_topologies list
       psk_master: the master secret or None (only its presence and length are used)
       defaults: {ike: {...}, esp: {...}, level, psk_generation}
@@ -1052,7 +1082,8 @@ def build_fleet(inventory):
     if builder.errors.items:
         raise ModelError(builder.errors.items)
     builder.tunnels.sort(key=_NAME)
-    return Fleet(builder.endpoints, builder.tunnels, management, sorted(builder.hosts))
+    platforms = dict((name, host_platform(raw or {})) for name, raw in builder.hosts.items())
+    return Fleet(builder.endpoints, builder.tunnels, management, sorted(builder.hosts), platforms)
 
 
 def management_selectors(networks, errors=None):

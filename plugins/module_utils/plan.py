@@ -14,9 +14,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import gc
+import hashlib
+import json
 from operator import itemgetter
 
-from ansible_collections.fleet.ipsec.plugins.module_utils.model import build_fleet
+from ansible_collections.fleet.ipsec.plugins.module_utils.model import build_fleet, host_platform
 
 PLAN_VERSION = 1
 _PRECEDENCE = itemgetter('precedence')
@@ -30,10 +32,12 @@ _CHILD = dict.fromkeys(('tunnel', 'name', 'local', 'remote', 'mode', 'level', 't
                         'precedence'))
 
 
-def _empty_slice(endpoint):
+def _empty_slice(endpoint, platform):
     """A host's slice before its tunnels are added; a host with no address has none."""
+    os_family, backend = platform
     return {
-        'backend': endpoint.backend if endpoint else None,
+        'os_family': os_family,
+        'backend': backend,
         'addresses': [endpoint.address] if endpoint else [],
         'subnets': [s.text for s in endpoint.subnets] if endpoint else [],
         'peers': [],
@@ -62,6 +66,21 @@ def _templates(shared):
     return tunnel, peer, child
 
 
+# ESP integrity for a pair whose ends cut HMAC-SHA-256 differently (see model.Endpoint): both
+# would agree on SHA-256 and then drop each other's packets. SHA-384 and SHA-512 are cut the same
+# way everywhere (RFC 4868), so such a pair gets SHA-512, a stronger choice, not a weaker one.
+SHA256_MISMATCH_INTEGRITY = 'sha512'
+
+
+def _esp_for(esp, first_end, second_end):
+    """The ESP proposal of one tunnel when it must differ from its topology's, else None."""
+    if esp['integrity'] != 'sha256' or first_end.sha256_icv96 == second_end.sha256_icv96:
+        return None
+    widened = dict(esp)
+    widened['integrity'] = SHA256_MISMATCH_INTEGRITY
+    return widened
+
+
 def plan_fleet(fleet):
     """Cut a Fleet into per-host slices; returns the whole plan as plain data.
 
@@ -76,7 +95,7 @@ def plan_fleet(fleet):
     sinks = {}
     endpoints = fleet.endpoints
     for name in fleet.hosts:
-        host = hosts[name] = _empty_slice(endpoints.get(name))
+        host = hosts[name] = _empty_slice(endpoints.get(name), fleet.platforms.get(name) or host_platform({}))
         sinks[name] = (host['policies'].append, host['peers'].append)
     tunnels = []
     append_tunnel = tunnels.append
@@ -97,6 +116,8 @@ def plan_fleet(fleet):
         name = tunnel.name
         first_end = tunnel.first
         second_end = tunnel.second
+        # Nearly always the topology's own proposal; see _esp_for.
+        esp = _esp_for(shared.esp, first_end, second_end)
         first_name = first_end.name
         second_name = second_end.name
         first_address = first_end.address
@@ -140,6 +161,8 @@ def plan_fleet(fleet):
                 peer['address'] = second_address
                 peer['local_address'] = first_address
                 peer['children'] = [child]
+                if esp is not None:
+                    peer['esp'] = esp
                 first_sink[1](peer)
             if second_sink is not None:
                 child = new_child()
@@ -158,6 +181,8 @@ def plan_fleet(fleet):
                 peer['address'] = first_address
                 peer['local_address'] = second_address
                 peer['children'] = [child]
+                if esp is not None:
+                    peer['esp'] = esp
                 second_sink[1](peer)
             continue
         pairs = [(first, second, '%s-%d' % (name, index)) for index, (first, second) in
@@ -192,6 +217,8 @@ def plan_fleet(fleet):
             peer['address'] = remote_end.address
             peer['local_address'] = local_end.address
             peer['children'] = children
+            if esp is not None:
+                peer['esp'] = esp
             sink[1](peer)
     if mixed:
         for host in hosts.values():
@@ -199,6 +226,17 @@ def plan_fleet(fleet):
             host['policies'].sort(key=_PRECEDENCE, reverse=True)
     return {'version': PLAN_VERSION, 'tunnels': tunnels, 'hosts': hosts,
             'management': [s.text for s in fleet.management]}
+
+
+def peer_fingerprint(peer):
+    """`<tunnel>: <digest>` of everything a peer record says (addresses, proposals, selectors,
+    key reference; never a key).
+
+    Backends write it beside each peer's block, so the next run can tell which tunnels it
+    changed and re-key exactly those, on both ends, in the same run.
+    """
+    text = json.dumps(peer, sort_keys=True, separators=(',', ':'))
+    return '%s: %s' % (peer['tunnel'], hashlib.sha256(text.encode('utf-8')).hexdigest()[:16])
 
 
 def build_plan(inventory):

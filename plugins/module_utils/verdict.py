@@ -175,8 +175,9 @@ def assess_peer(peer, sa_index, policy_index, baseline=None):
             grew_in = (sa_in.get('bytes') or 0) > baseline.get(_sa_key(sa_in), 0)
             if grew_out and not grew_in:
                 verdict = STALE
+                # Which of the two it is, only the other end's SPIs tell (match_ends).
                 reason = ('trigger traffic left through SPI %s but nothing came back through SPI %s: '
-                          'the peer does not use these SAs (out of sync; run resync)'
+                          'the peer does not use these SAs, or drops what they carry'
                           % (sa_out.get('spi_hex'), sa_in.get('spi_hex')))
     elif sa_out or sa_in:
         verdict = HALF_UP
@@ -221,6 +222,11 @@ def match_ends(results_by_host):
     for tunnel, ends in sorted(by_tunnel.items()):
         verdict = max((result['verdict'] for _host, result in ends), key=lambda v: order.get(v, len(order)))
         reasons = ['%s: %s' % (host, result['reason']) for host, result in ends if result['verdict'] != UP]
+        stale = [result for _host, result in ends if result['verdict'] == STALE]
+        if len(stale) == 2 and _crosswise_spis(*stale):
+            reasons.append(MISMATCH_ADVICE % (_hex(stale[0]['sa_out']), _hex(stale[1]['sa_out'])))
+        elif stale:
+            reasons.append(RESYNC_ADVICE)
         if len(ends) == 2:
             (host_a, a), (host_b, b) = ends
             if a['verdict'] == UP and b['verdict'] == UP:
@@ -240,6 +246,22 @@ def match_ends(results_by_host):
             'age': [_age(result['sa_out']) for _host, result in ends],
         })
     return rows
+
+
+RESYNC_ADVICE = 'an end does not use the SAs the other sends with (keys out of sync; run resync)'
+# Both ends hold the same pair of SAs and send through them, yet neither accepts what arrives:
+# re-keying gives new SPIs with the same disagreement, so resync is the wrong advice.
+MISMATCH_ADVICE = ('both ends hold the same SAs (SPIs %s and %s) and send through them, but neither '
+                   'accepts what the other sends: the ends process these SAs differently (e.g. an integrity '
+                   'algorithm the two kernels truncate differently), which resync cannot fix; see the '
+                   "kernel's ESP error counters (XfrmInStateProtoError in /proc/net/xfrm_stat on Linux, "
+                   '`netstat -s -p esp` on the BSDs) and the tunnel\'s esp settings')
+
+
+def _crosswise_spis(a, b):
+    """True when each end's outbound SA is the other's inbound one (by SPI), both present."""
+    out_a, in_a, out_b, in_b = (_spi(a['sa_out']), _spi(a['sa_in']), _spi(b['sa_out']), _spi(b['sa_in']))
+    return None not in (out_a, in_a) and out_a == in_b and out_b == in_a
 
 
 def unverified(expected_peers, results, why):

@@ -188,7 +188,7 @@ def test_stale_from_one_end_by_traffic():
     hv = hostvars(g1=registered(g1), g2=registered(judged('ikev1', 'g2')))
     report = verify_report(['g1', 'g2'], hv)
     assert row(report, 'g1-g2')['verdict'] == verdict.STALE
-    assert row(report, 'g1-g2')['reasons'] == ['g1: ' + why]
+    assert row(report, 'g1-g2')['reasons'] == ['g1: ' + why, verdict.RESYNC_ADVICE]
 
 
 # ---------------------------------------------------------------- options

@@ -66,9 +66,9 @@ def child(tunnel_name, index, local, remote, tunnel_out, tunnel_in, mode='tunnel
             'precedence': prefix(local) + prefix(remote)}
 
 
-def idle(addresses, subnets=(), backend=None):
-    """The slice of an inventory host no tunnel names."""
-    return {'backend': backend, 'addresses': list(addresses), 'subnets': list(subnets), 'peers': [], 'policies': []}
+def idle(addresses, subnets=(), backend='racoon'):
+    """The slice of an inventory host no tunnel names (with no facts: taken for FreeBSD)."""
+    return {'os_family': 'FreeBSD', 'backend': backend, 'addresses': list(addresses), 'subnets': list(subnets), 'peers': [], 'policies': []}
 
 
 # Every inventory host has a slice; these are the slices of HOSTS' hosts when no tunnel names them.
@@ -117,29 +117,29 @@ def test_article_plan_exact():
         'tunnels': [{'name': 'gluon-mason', 'origin': 'ipsec_tunnels', 'hosts': ['gluon', 'mason'],
                      'mode': 'tunnel', 'level': 'require', 'family': 'ipv4', 'psk_ref': DERIVED}],
         'hosts': {
-            'quark': {'backend': None, 'addresses': ['192.0.2.20'], 'subnets': ['10.2.0.0/24'],
+            'quark': {'os_family': 'FreeBSD', 'backend': 'racoon', 'addresses': ['192.0.2.20'], 'subnets': ['10.2.0.0/24'],
                       'peers': [], 'policies': []},
-            'boson': {'backend': None, 'addresses': ['192.0.2.30'], 'subnets': ['10.3.0.0/24', '10.33.0.0/24'],
+            'boson': {'os_family': 'FreeBSD', 'backend': 'racoon', 'addresses': ['192.0.2.30'], 'subnets': ['10.3.0.0/24', '10.33.0.0/24'],
                       'peers': [], 'policies': []},
-            'hadron': {'backend': None, 'addresses': ['192.0.2.40'], 'subnets': ['10.4.0.0/24'],
+            'hadron': {'os_family': 'FreeBSD', 'backend': 'racoon', 'addresses': ['192.0.2.40'], 'subnets': ['10.4.0.0/24'],
                        'peers': [], 'policies': []},
-            'lepton': {'backend': None, 'addresses': ['192.0.2.50'], 'subnets': ['10.5.0.0/24'],
+            'lepton': {'os_family': 'FreeBSD', 'backend': 'racoon', 'addresses': ['192.0.2.50'], 'subnets': ['10.5.0.0/24'],
                        'peers': [], 'policies': []},
-            'muon': {'backend': None, 'addresses': ['192.0.2.60'], 'subnets': ['10.6.0.0/24'],
+            'muon': {'os_family': 'FreeBSD', 'backend': 'racoon', 'addresses': ['192.0.2.60'], 'subnets': ['10.6.0.0/24'],
                      'peers': [], 'policies': []},
-            'v6a': {'backend': 'strongswan', 'addresses': ['2001:db8::a'], 'subnets': ['2001:db8:a::/48'],
+            'v6a': {'os_family': 'FreeBSD', 'backend': 'strongswan', 'addresses': ['2001:db8::a'], 'subnets': ['2001:db8:a::/48'],
                     'peers': [], 'policies': []},
-            'v6b': {'backend': 'racoon', 'addresses': ['2001:db8::b'], 'subnets': ['2001:db8:b::/48'],
+            'v6b': {'os_family': 'FreeBSD', 'backend': 'racoon', 'addresses': ['2001:db8::b'], 'subnets': ['2001:db8:b::/48'],
                     'peers': [], 'policies': []},
             'gluon': {
-                'backend': None, 'addresses': ['192.0.2.10'], 'subnets': [],
+                'os_family': 'FreeBSD', 'backend': 'racoon', 'addresses': ['192.0.2.10'], 'subnets': [],
                 'peers': [{'tunnel': 'gluon-mason', 'name': 'mason', 'address': '198.51.100.1',
                            'local_address': '192.0.2.10', 'mode': 'tunnel', 'ike': IKE_DEFAULT,
                            'esp': ESP_DEFAULT, 'psk_ref': DERIVED, 'children': [gluon_child]}],
                 'policies': [gluon_child],
             },
             'mason': {
-                'backend': None, 'addresses': ['198.51.100.1'], 'subnets': [],
+                'os_family': 'FreeBSD', 'backend': 'racoon', 'addresses': ['198.51.100.1'], 'subnets': [],
                 'peers': [{'tunnel': 'gluon-mason', 'name': 'gluon', 'address': '192.0.2.10',
                            'local_address': '198.51.100.1', 'mode': 'tunnel', 'ike': IKE_DEFAULT,
                            'esp': ESP_DEFAULT, 'psk_ref': DERIVED, 'children': [mason_child]}],
@@ -564,3 +564,74 @@ def test_generation_and_explicit_psk_in_psk_ref():
     assert refs['qb'] == {'source': 'derived', 'generation': 4, 'origin': 'ipsec_tunnels'}
     assert refs['qh'] == {'source': 'explicit', 'generation': 1, 'origin': 'ipsec_tunnels'}
     assert 'an-explicit-psk-of-enough-length' not in json.dumps(result)
+
+
+# ---------------------------------------------------------------- platforms and integrity
+
+LINUX_RACOON = {'address': '10.77.0.11', 'os_family': 'Debian', 'backend': 'racoon'}
+LINUX_STRONGSWAN = {'address': '10.77.0.14', 'os_family': 'Debian'}
+FREEBSD_RACOON = {'address': '198.51.100.1', 'os_family': 'FreeBSD'}
+FREEBSD_STRONGSWAN = {'address': '198.51.100.2', 'os_family': 'FreeBSD', 'backend': 'strongswan'}
+
+
+def pair_esp(a, b, **extra):
+    """The ESP proposal each end of one tunnel between hosts a and b gets."""
+    result = plan([tunnel('a-b', 'a', 'b', mode='transport', **extra)], hosts={'a': a, 'b': b})
+    return [result['hosts'][h]['peers'][0]['esp'] for h in ('a', 'b')]
+
+
+def test_os_family_picks_the_default_backend():
+    result = plan(hosts={'bsd': FREEBSD_RACOON, 'linux': LINUX_STRONGSWAN, 'unknown': {'address': '192.0.2.1'},
+                         'net': {'address': '192.0.2.2', 'os_family': 'NetBSD'}})
+    platforms = dict((name, (host['os_family'], host['backend'])) for name, host in result['hosts'].items())
+    assert platforms == {'bsd': ('FreeBSD', 'racoon'), 'linux': ('Debian', 'strongswan'),
+                         'unknown': ('FreeBSD', 'racoon'), 'net': ('NetBSD', 'racoon')}
+
+
+@pytest.mark.parametrize('a, b', [
+    (LINUX_RACOON, dict(LINUX_RACOON, address='10.77.0.12')),     # both PF_KEY on Linux: 96 bits each
+    (LINUX_STRONGSWAN, FREEBSD_RACOON),                             # 128 bits each
+    (FREEBSD_RACOON, FREEBSD_STRONGSWAN),
+])
+def test_sha256_stays_where_both_ends_cut_it_alike(a, b):
+    assert pair_esp(a, b) == [ESP_DEFAULT, ESP_DEFAULT]
+
+
+@pytest.mark.parametrize('other', [LINUX_STRONGSWAN, FREEBSD_RACOON, FREEBSD_STRONGSWAN])
+def test_sha256_becomes_sha512_between_linux_racoon_and_a_128_bit_end(other):
+    # Measured in the lab: racoon on Linux against strongSwan agreed on SHA-256, then dropped
+    # every packet (XfrmInStateProtoError); with SHA-512 the pair came up.
+    widened = dict(ESP_DEFAULT, integrity='sha512')
+    assert pair_esp(LINUX_RACOON, other) == [widened, widened]
+    assert pair_esp(other, LINUX_RACOON) == [widened, widened]
+
+
+def test_other_integrity_choices_are_kept_for_a_mixed_pair():
+    for integrity in ('sha1', 'sha384', 'sha512'):
+        esp = dict(ESP_DEFAULT, integrity=integrity)
+        assert pair_esp(LINUX_RACOON, LINUX_STRONGSWAN, esp={'integrity': integrity}) == [esp, esp]
+
+
+def test_widening_touches_only_the_mixed_pairs_of_a_topology():
+    hosts = {'r1': LINUX_RACOON, 'r2': dict(LINUX_RACOON, address='10.77.0.12'), 's': LINUX_STRONGSWAN}
+    result = plan(topologies=[{'name': 'm', 'type': 'mesh', 'hosts': ['r1', 'r2', 's'], 'mode': 'transport'}],
+                  hosts=hosts)
+    integrity = dict(((host, peer['tunnel']), peer['esp']['integrity'])
+                     for host, slice_ in result['hosts'].items() for peer in slice_['peers'])
+    assert integrity == {('r1', 'm-r1-r2'): 'sha256', ('r2', 'm-r1-r2'): 'sha256',
+                         ('r1', 'm-r1-s'): 'sha512', ('s', 'm-r1-s'): 'sha512',
+                         ('r2', 'm-r2-s'): 'sha512', ('s', 'm-r2-s'): 'sha512'}
+
+
+def test_fingerprint_changes_with_settings_and_generation_only():
+    from ansible_collections.fleet.ipsec.plugins.module_utils.plan import peer_fingerprint
+    base = plan([ARTICLE])['hosts']['gluon']['peers'][0]
+    fingerprint = peer_fingerprint(base)
+    assert fingerprint.startswith('gluon-mason: ') and len(fingerprint.split(': ')[1]) == 16
+    assert peer_fingerprint(copy.deepcopy(base)) == fingerprint
+    for changed in (dict(ARTICLE, esp={'integrity': 'sha512'}), dict(ARTICLE, psk_generation=2),
+                    dict(ARTICLE, mode='transport', selectors={})):
+        assert peer_fingerprint(plan([changed])['hosts']['gluon']['peers'][0]) != fingerprint
+    # A new master changes keys, not settings: rotate_keys.yml re-keys for that.
+    assert peer_fingerprint(plan([ARTICLE], master='another-master-0123456789')['hosts']['gluon']['peers'][0]) \
+        == fingerprint

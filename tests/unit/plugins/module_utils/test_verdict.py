@@ -402,7 +402,8 @@ def test_out_grew_and_in_did_not_is_stale():
     result = judge(G_PEERS['g1'], sas, policies, baseline)  # ...and nothing came back
     assert result['verdict'] == verdict.STALE
     assert '0xce94f85a' in result['reason'] and '0xc0800800' in result['reason']
-    assert 'resync' in result['reason']
+    # One end cannot tell out of sync from a mismatch; match_ends, seeing both, advises.
+    assert 'resync' not in result['reason']
 
 
 @pytest.mark.parametrize('grow_out, grow_in', [(True, True), (False, True), (False, False)])
@@ -712,7 +713,30 @@ WORST = [verdict.UP, verdict.NEGOTIATING, verdict.HALF_UP, verdict.NO_SA, verdic
 def test_match_worst_verdict_wins(a, b):
     (row,) = verdict.match_ends({'gluon': [end('t', a, 1, 2)], 'mason': [end('t', b, 2, 1)]})
     assert row['verdict'] == max(a, b, key=WORST.index)
-    assert row['reasons'] == ['%s: because %s' % (host, v) for host, v in (('gluon', a), ('mason', b)) if v != 'up']
+    advice = []
+    if a == b == verdict.STALE:
+        advice = [verdict.MISMATCH_ADVICE % ('0x00000001', '0x00000002')]
+    elif verdict.STALE in (a, b):
+        advice = [verdict.RESYNC_ADVICE]
+    assert row['reasons'] == ['%s: because %s' % (host, v) for host, v in (('gluon', a), ('mason', b))
+                              if v != 'up'] + advice
+
+
+def test_both_ends_stale_on_the_same_sas_is_not_a_resync_case():
+    # Seen in the lab: racoon (PF_KEY, HMAC-SHA-256 cut to 96 bits) against strongSwan (128 bits).
+    # Each end sends through the SA the other receives on, and neither accepts anything.
+    (row,) = verdict.match_ends({'a': [end('t', 'stale', 0x0d, 0x03, (1088, 0))],
+                                 'c': [end('t', 'stale', 0x03, 0x0d, (896, 0))]})
+    assert row['verdict'] == verdict.STALE
+    assert not any('run resync' in reason for reason in row['reasons'])
+    assert 'resync cannot fix' in row['reasons'][-1]
+    assert 'XfrmInStateProtoError' in row['reasons'][-1]
+    assert '0x0000000d and 0x00000003' in row['reasons'][-1]
+
+
+def test_both_ends_stale_on_different_sas_is_a_resync_case():
+    (row,) = verdict.match_ends({'a': [end('t', 'stale', 0x0d, 0x03)], 'c': [end('t', 'stale', 0x04, 0x0e)]})
+    assert row['reasons'][-1] == verdict.RESYNC_ADVICE
 
 
 def test_match_up_is_better_than_everything_and_unknown_worst():

@@ -14,9 +14,9 @@ version_added: 0.1.0
 author:
   - fleet.ipsec contributors (@fleet-ipsec)
 description:
-  - Takes a peer record of the plan (from M(fleet.ipsec.plan)) and returns C(<tunnel>: <digest>), where
+  - "Takes a peer record of the plan (from M(fleet.ipsec.plan)) and returns C(<tunnel>: <digest>), where
     the digest covers everything the record says: addresses, proposals, selectors and the key reference
-    (source and generation, never a key).
+    (source and generation, never a key)."
   - The backend roles write it beside each peer's block in the IKE daemon's configuration. When a run
     rewrites that file, the fingerprints missing from the old file name the tunnels whose settings
     changed, and those are re-keyed on both ends in the same run.
@@ -36,7 +36,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: C(<tunnel>: <16 hex digits>).
+  description: "C(<tunnel>: <16 hex digits>)."
   type: str
 '''
 

@@ -10,10 +10,22 @@ The `lab` molecule scenario runs its guests through this driver; it also works o
     lab.py down --state DIR                     halt the guests, remove taps, bridge and state files
     lab.py status [--state DIR]                 show the guests and whether SSH answers
     lab.py build [--rebuild]                    only build (or find) the cached base image
+    lab.py racoon                               print where racoon is installed in the guests
+                                                (empty, with the reason on stderr, when it is not)
 
 Why UML: the host kernel has no PF_KEY and no ESP (see LAB.md), so IPsec needs a kernel of its own.
 Everything stays on this machine: a bridge (10.77.0.1/24) with one tap per guest, no uplink.
-Guest N (1-based, in --guests order) gets 10.77.0.(10+N) on vec0 and 10.101.N.1/24 on dummy0.
+Guest N (1-based, in --guests order) gets 10.77.0.(10+N) and fd77::(10+N) on vec0, and
+10.101.N.1/24 and fd77:101:N::1/64 on dummy0.
+
+racoon: no package registry these machines reach carries ipsec-tools, so the lab builds racoon,
+setkey and racoonctl from a source tarball on the host (once per tarball, cached) and installs them
+in the base image under /opt/ipsec-tools, deliberately off root's PATH: the roles must use the
+paths they are given. The tarball is FLEET_IPSEC_RACOON_SOURCE (a path or an http(s) URL, checked
+against FLEET_IPSEC_RACOON_SHA256, by default the digest of ipsec-tools 0.9.1 below), or else the
+first racoon-ipsec-tools-*.tar.gz with that digest in a `vendor/` directory beside the checkout
+(a workspace that keeps third-party sources there). Without one the lab says so and the guests
+have strongSwan only.
 
 One read-only base image is cached in /var/cache/fleet-ipsec-lab/, keyed by a hash of everything
 that goes into it (package list, guest files, kernel module version, mirror, suite); each guest boots
@@ -45,9 +57,10 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
-IMAGE_VERSION = 2  # bump when the build steps change in a way the hash below does not see
+IMAGE_VERSION = 4  # bump when the build steps change in a way the hash below does not see
 CACHE_DIR = Path(os.environ.get("FLEET_IPSEC_LAB_CACHE", "/var/cache/fleet-ipsec-lab"))
 RUN_DIR = Path("/run/fleet-ipsec-lab")
 UML_DIR = RUN_DIR / "uml"  # UML's umid directories (pid file, mconsole socket)
@@ -59,13 +72,31 @@ BRIDGE = "flipsec0"
 TAP_PREFIX = BRIDGE + "t"  # flipsec0t1, flipsec0t2, ...
 NET = "10.77.0"
 BRIDGE_ADDRESS = NET + ".1/24"
+NET6 = "fd77:"  # guests fd77::(10+N)/64, their LANs fd77:101:N::/64
+BRIDGE_ADDRESS6 = NET6 + ":1/64"
 MAX_GUESTS = 50
 IMAGE_SIZE = "1G"
+
+# racoon, setkey and racoonctl (ipsec-tools) from source: where they go in the guests, the
+# tarball we know (ipsec-tools 0.9.1, the maintained continuation of KAME's 0.8.2 that FreeBSD's
+# port and NetBSD carry, with fixes for OpenSSL 3), and how it is configured. The binaries find
+# their own libraries through RUNPATH PREFIX/lib; besides libc they need libssl3 and libcrypt1.
+RACOON_PREFIX = "/opt/ipsec-tools"
+RACOON_TARBALL = "racoon-ipsec-tools-*.tar.gz"
+RACOON_SHA256 = "d1cdeebfa6318344cc0af131a52d103dd8449ba2c19c5384d55078767da742e9"
+RACOON_CONFIGURE = [
+    f"--prefix={RACOON_PREFIX}", "--sysconfdir=/etc/racoon", "--localstatedir=/var",
+    "--disable-security-context", "--enable-adminport", "--enable-dpd", "--enable-natt",
+    "--enable-frag", "--enable-hybrid", "--disable-gssapi", "--without-readline",
+    "--without-libpam", "--without-libldap", "--without-systemdsystemunitdir",
+]
+RACOON_BUILD_VERSION = 1  # bump when the build steps change in a way the options do not show
 
 PACKAGES = [
     "systemd-sysv", "udev", "kmod", "openssh-server", "python3", "iproute2", "tcpdump",
     "strongswan", "strongswan-swanctl", "charon-systemd", "iputils-ping", "procps", "netbase",
     "python3-apt",  # Ansible's apt module needs it, and the guests cannot download it
+    "libssl3", "libcrypt1",  # what the racoon build links against, besides libc
 ]
 
 # Loaded at boot: PF_KEY, XFRM netlink, ESP/AH, tunnel mode, and the usual IKE/ESP algorithms.
@@ -95,11 +126,13 @@ MASKED_UNITS = [
 GUEST_INIT = r"""#!/bin/sh
 # fleet.ipsec lab (molecule/lab/lab.py): identity and network from the kernel command line.
 set -eu
-name= ip= gw=none lan= key=
+name= ip= ip6= gw=none lan= lan6= key=
 for word in $(cat /proc/cmdline); do
     case $word in
         lab.name=*) name=${word#lab.name=} ;;
         lab.ip=*) ip=${word#lab.ip=} ;;
+        lab.ip6=*) ip6=${word#lab.ip6=} ;;
+        lab.lan6=*) lan6=${word#lab.lan6=} ;;
         lab.gw=*) gw=${word#lab.gw=} ;;
         lab.lan=*) lan=${word#lab.lan=} ;;
         lab.key=*) key=${word#lab.key=} ;;
@@ -113,11 +146,14 @@ if [ -n "$name" ]; then
 fi
 ip link set lo up
 [ -z "$ip" ] || ip addr replace "$ip" dev vec0
+# nodad: the address is usable at once, not after duplicate detection (no one else has it).
+[ -z "$ip6" ] || ip -6 addr replace "$ip6" dev vec0 nodad
 ip link set vec0 up
 [ "$gw" = none ] || ip route replace default via "$gw"
 if [ -n "$lan" ]; then
     ip link show dummy0 >/dev/null 2>&1 || ip link add dummy0 type dummy
     ip addr replace "$lan" dev dummy0
+    [ -z "$lan6" ] || ip -6 addr replace "$lan6" dev dummy0 nodad
     ip link set dummy0 up
 fi
 if [ -n "$key" ]; then
@@ -227,12 +263,109 @@ def apt_mirror(suite):
     raise LabError(f"no apt source for suite {suite!r} with component main: pass --mirror")
 
 
-def image_spec(suite, mirror):
+def image_spec(suite, mirror, racoon=None):
+    """What goes into the base image; `racoon` is (tarball path, sha256) or None."""
     return {
         "version": IMAGE_VERSION, "suite": suite, "mirror": mirror, "packages": PACKAGES,
         "masked": MASKED_UNITS, "files": GUEST_FILES, "kernel": kernel_version(),
         "size": IMAGE_SIZE,
+        "racoon": racoon_spec(racoon[1]) if racoon else None,
     }
+
+
+# ---------------------------------------------------------------- racoon from source
+
+def checkout_dir():
+    return Path(__file__).resolve().parents[2]
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def racoon_source(env=None):
+    """(tarball path, sha256) of the racoon source to build, or (None, why not).
+
+    A tarball named by FLEET_IPSEC_RACOON_SOURCE must match the expected digest (an error if it
+    does not); one found in a vendor/ directory beside the checkout is used only if it does.
+    """
+    env = os.environ if env is None else env
+    expected = env.get("FLEET_IPSEC_RACOON_SHA256") or RACOON_SHA256
+    given = env.get("FLEET_IPSEC_RACOON_SOURCE")
+    if given:
+        if re.match(r"https?://", given):
+            path = download(given, expected)
+        else:
+            path = Path(given)
+            if not path.is_file():
+                raise LabError(f"FLEET_IPSEC_RACOON_SOURCE: {given} is not a file")
+        actual = sha256_of(path)
+        if actual != expected:
+            raise LabError(f"racoon source {given}: sha256 is {actual}, expected {expected} "
+                           "(set FLEET_IPSEC_RACOON_SHA256 for another tarball)")
+        return path, actual
+    for candidate in sorted(checkout_dir().parent.glob(f"*/vendor/{RACOON_TARBALL}")):
+        if candidate.is_file() and sha256_of(candidate) == expected:
+            return candidate, expected
+    return None, ("racoon: no source tarball (set FLEET_IPSEC_RACOON_SOURCE to ipsec-tools' "
+                  "source tarball, a path or URL), so the lab guests run strongSwan only")
+
+
+def download(url, expected):
+    """Fetch a tarball once into the cache, under its expected digest."""
+    target = CACHE_DIR / "sources" / f"{expected[:16]}-{Path(url).name or 'racoon.tar.gz'}"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    log(f"downloading {url}")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+            shutil.copyfileobj(response, out)
+    except OSError as e:
+        raise LabError(f"racoon source {url}: {e}") from None
+    partial.rename(target)
+    return target
+
+
+def racoon_spec(sha256):
+    return {"sha256": sha256, "prefix": RACOON_PREFIX, "configure": RACOON_CONFIGURE,
+            "build": RACOON_BUILD_VERSION}
+
+
+def ensure_racoon(tarball, sha256):
+    """The staged install tree (DESTDIR) of racoon built from `tarball`, built once per spec."""
+    key = hashlib.sha256(json.dumps(racoon_spec(sha256), sort_keys=True).encode()).hexdigest()[:16]
+    stage = CACHE_DIR / f"racoon-{key}"
+    if (stage / RACOON_PREFIX.lstrip("/") / "sbin/racoon").is_file():
+        return stage
+    started = time.monotonic()
+    buildlog = CACHE_DIR / "racoon-build.log"
+    log(f"building racoon from {tarball} into {stage}; log in {buildlog}")
+    tmp = Path(tempfile.mkdtemp(prefix="racoon-build-", dir=CACHE_DIR))
+    try:
+        with open(buildlog, "w") as out:
+            def step(*cmd, cwd):
+                try:
+                    run(list(cmd), cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+                except (subprocess.CalledProcessError, FileNotFoundError):
+                    raise LabError(f"racoon build failed at {' '.join(cmd[:2])}: see {buildlog}") from None
+            step("tar", "-xzf", str(tarball), "-C", str(tmp), cwd=tmp)
+            source = next(p for p in tmp.iterdir() if (p / "configure.ac").is_file())
+            step("./bootstrap", cwd=source)
+            step("./configure", *RACOON_CONFIGURE, cwd=source)
+            step("make", f"-j{os.cpu_count() or 2}", cwd=source)
+            step("make", "install", f"DESTDIR={tmp / 'stage'}", cwd=source)
+        shutil.rmtree(stage, ignore_errors=True)
+        (tmp / "stage").rename(stage)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log(f"built racoon in {time.monotonic() - started:.0f} s")
+    return stage
 
 
 def image_path(spec):
@@ -244,7 +377,11 @@ def ensure_image(suite=None, mirror=None, rebuild=False):
     """Return the cached base image for the current spec, building it first if needed."""
     suite = suite or host_suite()
     mirror = mirror or apt_mirror(suite)
-    spec = image_spec(suite, mirror)
+    tarball, detail = racoon_source()  # detail: the digest, or why there is no racoon
+    if tarball is None:
+        log(detail)
+    racoon = (tarball, detail) if tarball else None
+    spec = image_spec(suite, mirror, racoon)
     image = image_path(spec)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with open(CACHE_DIR / "lock", "w") as lock:
@@ -255,9 +392,10 @@ def ensure_image(suite=None, mirror=None, rebuild=False):
             remove_build_dir(stale)
         started = time.monotonic()
         log(f"building {image} ({suite} from {mirror}); takes a minute or two")
+        stage = ensure_racoon(*racoon) if racoon else None
         tmp = Path(tempfile.mkdtemp(prefix="build-", dir=CACHE_DIR))
         try:
-            build_image(spec, tmp, image)
+            build_image(spec, tmp, image, stage)
         finally:
             remove_build_dir(tmp)
         (image.with_suffix(".json")).write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
@@ -279,7 +417,7 @@ def remove_build_dir(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
-def build_image(spec, tmp, image):
+def build_image(spec, tmp, image, racoon_stage=None):
     root = tmp / "root"
     buildlog = CACHE_DIR / "build.log"
     with open(buildlog, "w") as out:
@@ -293,6 +431,11 @@ def build_image(spec, tmp, image):
     kver = spec["kernel"]
     shutil.copytree(UML_MODULES / kver, root / "usr/lib/modules" / kver, symlinks=True)
     run(["chroot", str(root), "depmod", "-a", kver])
+    if racoon_stage:
+        # The programs and their libraries only: no sample racoon.conf in /etc, as after
+        # FreeBSD's `pkg install ipsec-tools` (the roles write the configuration).
+        prefix = RACOON_PREFIX.lstrip("/")
+        shutil.copytree(racoon_stage / prefix, root / prefix, symlinks=True)
     # Guest files, masked units, the boot unit; no host keys (made at first boot, one set per guest).
     for rel, (mode, text) in spec["files"].items():
         path = root / rel
@@ -336,6 +479,8 @@ def guest_table(names):
         table.append({
             "name": name, "index": i, "address": f"{NET}.{10 + i}",
             "lan": f"10.101.{i}.0/24", "lan_address": f"10.101.{i}.1",
+            "address6": f"{NET6}:{10 + i}", "lan6": f"{NET6}101:{i}::/64",
+            "lan_address6": f"{NET6}101:{i}::1",
             "tap": f"{TAP_PREFIX}{i}", "mac": f"02:77:00:00:00:{i:02x}", "umid": f"flipsec-{name}",
         })
     return table
@@ -355,6 +500,7 @@ def network_up(guests):
     run(["ip", "link", "add", BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0",
          "nf_call_iptables", "0", "nf_call_ip6tables", "0", "nf_call_arptables", "0"])
     run(["ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE])
+    run(["ip", "-6", "addr", "add", BRIDGE_ADDRESS6, "dev", BRIDGE, "nodad"])
     Path(f"/proc/sys/net/ipv4/conf/{BRIDGE}/forwarding").write_text("0\n")  # no routing out
     run(["ip", "link", "set", BRIDGE, "up"])
     for g in guests:
@@ -487,7 +633,7 @@ def write_ssh_config(state, guests):
     (state / "ssh_config").write_text("\n".join(lines) + "\n")
 
 
-def write_inventory(state, guests):
+def write_inventory(state, guests, racoon_prefix):
     q = json.dumps  # a JSON string is a valid YAML scalar
     lines = ["# written by molecule/lab/lab.py up, removed by lab.py down",
              "all:", "  children:", "    lab:", "      hosts:"]
@@ -495,7 +641,9 @@ def write_inventory(state, guests):
         lines += [f"        {g['name']}:",
                   f"          ansible_host: {q(g['address'])}",
                   f"          fleet_lab_lan: {q(g['lan'])}",
-                  f"          fleet_lab_lan_address: {q(g['lan_address'])}"]
+                  f"          fleet_lab_lan_address: {q(g['lan_address'])}",
+                  f"          fleet_lab_address6: {q(g['address6'])}",
+                  f"          fleet_lab_lan6: {q(g['lan6'])}"]
     lines += ["      vars:",
               "        ansible_user: root",
               "        ansible_python_interpreter: /usr/bin/python3",
@@ -505,7 +653,9 @@ def write_inventory(state, guests):
               # guest that is gone: keep them where `down` finds and closes them.
               "        ansible_ssh_args: " + q("-o ControlMaster=auto -o ControlPersist=10m "
                                                f"-o ControlPath={SSH_DIR}/%C"),
-              "        ansible_ssh_pipelining: true"]
+              "        ansible_ssh_pipelining: true",
+              # Where racoon is installed in the guests; empty: not at all (strongSwan only).
+              f"        fleet_lab_racoon_prefix: {q(racoon_prefix)}"]
     (state / "inventory.yml").write_text("\n".join(lines) + "\n")
 
 
@@ -521,6 +671,7 @@ def boot(state, image, g, pubkey, mem):
         # before the kernel looks at the IPsec policies (the host does not forward it on).
         f"lab.gw={NET}.1",
         f"lab.lan={g['lan_address']}/24", f"lab.key={pubkey}",
+        f"lab.ip6={g['address6']}/64", f"lab.lan6={g['lan_address6']}/64",
     ]
     with open(state / f"{g['name']}.console.log", "w") as console:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=console,
@@ -582,6 +733,7 @@ def cmd_up(args):
     state = Path(args.state).resolve()
     guests = guest_table(args.guests.split(","))
     image = ensure_image(args.suite, args.mirror)
+    racoon_prefix = racoon_prefix_of(image)
     teardown(state)  # leftovers of an earlier (crashed) run, ours or a dead foreign one
     state.mkdir(parents=True, exist_ok=True)
     for d in (UML_DIR, SSH_DIR):
@@ -591,7 +743,7 @@ def cmd_up(args):
          "-f", str(state / "id_ed25519")])
     pubkey = (state / "id_ed25519.pub").read_text().split()[1]
     write_ssh_config(state, guests)
-    write_inventory(state, guests)
+    write_inventory(state, guests, racoon_prefix)
     try:
         network_up(guests)
         started = time.monotonic()
@@ -599,7 +751,7 @@ def cmd_up(args):
         for g in guests:
             g["pid"] = procs[g["name"]].pid
         info = {"state": str(state), "image": str(image), "bridge": BRIDGE,
-                "bridge_address": BRIDGE_ADDRESS, "guests": guests}
+                "bridge_address": BRIDGE_ADDRESS, "guests": guests, "racoon_prefix": racoon_prefix}
         (state / "lab.json").write_text(json.dumps(info, indent=1) + "\n")
         ready = wait_all(state, guests, procs, started, args.timeout)
     except BaseException:
@@ -653,6 +805,23 @@ def cmd_status(args):
     return 0 if ok else 1
 
 
+def racoon_prefix_of(image):
+    """Where the image has racoon installed, from the spec saved beside it; '' if nowhere."""
+    spec = json.loads(image.with_suffix(".json").read_text())
+    return (spec.get("racoon") or {}).get("prefix", "")
+
+
+def cmd_racoon(args):
+    """Print where the guests have racoon (the image need not be built yet), or '' and why not."""
+    tarball, detail = racoon_source()
+    if tarball is None:
+        log(detail)
+        print("")
+    else:
+        print(RACOON_PREFIX)
+    return 0
+
+
 def cmd_build(args):
     print(ensure_image(args.suite, args.mirror, rebuild=args.rebuild))
     return 0
@@ -688,6 +857,8 @@ def main(argv=None):
     build.add_argument("--rebuild", action="store_true")
     image_opts(build)
     build.set_defaults(func=cmd_build)
+    racoon = sub.add_parser("racoon", help="print where the guests have racoon ('' if not, and why)")
+    racoon.set_defaults(func=cmd_racoon)
 
     args = p.parse_args(argv)
     signal.signal(signal.SIGTERM, interrupted)  # a CI timeout: clean up as for Ctrl-C

@@ -9,6 +9,7 @@ The `lab` molecule scenario runs its guests through this driver; it also works o
     lab.py up --state DIR [--guests g1,g2,g3]   build or reuse the base image, boot, wait for SSH
     lab.py down --state DIR                     halt the guests, remove taps, bridge and state files
     lab.py status [--state DIR]                 show the guests and whether SSH answers
+    lab.py reboot --state DIR NAME              power-cycle one guest (its disk is kept)
     lab.py build [--rebuild]                    only build (or find) the cached base image
     lab.py racoon                               print where racoon is installed in the guests
                                                 (empty, with the reason on stderr, when it is not)
@@ -126,12 +127,13 @@ MASKED_UNITS = [
 GUEST_INIT = r"""#!/bin/sh
 # fleet.ipsec lab (molecule/lab/lab.py): identity and network from the kernel command line.
 set -eu
-name= ip= ip6= gw=none lan= lan6= key=
+name= ip= ip6= gw=none gw6= lan= lan6= key=
 for word in $(cat /proc/cmdline); do
     case $word in
         lab.name=*) name=${word#lab.name=} ;;
         lab.ip=*) ip=${word#lab.ip=} ;;
         lab.ip6=*) ip6=${word#lab.ip6=} ;;
+        lab.gw6=*) gw6=${word#lab.gw6=} ;;
         lab.lan6=*) lan6=${word#lab.lan6=} ;;
         lab.gw=*) gw=${word#lab.gw=} ;;
         lab.lan=*) lan=${word#lab.lan=} ;;
@@ -150,6 +152,7 @@ ip link set lo up
 [ -z "$ip6" ] || ip -6 addr replace "$ip6" dev vec0 nodad
 ip link set vec0 up
 [ "$gw" = none ] || ip route replace default via "$gw"
+[ -z "$gw6" ] || ip -6 route replace default via "$gw6"
 if [ -n "$lan" ]; then
     ip link show dummy0 >/dev/null 2>&1 || ip link add dummy0 type dummy
     ip addr replace "$lan" dev dummy0
@@ -672,6 +675,7 @@ def boot(state, image, g, pubkey, mem):
         f"lab.gw={NET}.1",
         f"lab.lan={g['lan_address']}/24", f"lab.key={pubkey}",
         f"lab.ip6={g['address6']}/64", f"lab.lan6={g['lan_address6']}/64",
+        f"lab.gw6={BRIDGE_ADDRESS6.split('/')[0]}",
     ]
     with open(state / f"{g['name']}.console.log", "w") as console:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=console,
@@ -751,7 +755,8 @@ def cmd_up(args):
         for g in guests:
             g["pid"] = procs[g["name"]].pid
         info = {"state": str(state), "image": str(image), "bridge": BRIDGE,
-                "bridge_address": BRIDGE_ADDRESS, "guests": guests, "racoon_prefix": racoon_prefix}
+                "bridge_address": BRIDGE_ADDRESS, "guests": guests, "racoon_prefix": racoon_prefix,
+                "mem": args.mem}
         (state / "lab.json").write_text(json.dumps(info, indent=1) + "\n")
         ready = wait_all(state, guests, procs, started, args.timeout)
     except BaseException:
@@ -768,6 +773,42 @@ def cmd_up(args):
     (state / "lab.json").write_text(json.dumps(info, indent=1) + "\n")
     log(f"{len(guests)} guest(s) up in {total:.1f} s; ssh -F {state / 'ssh_config'} "
         f"{guests[0]['name']}; inventory {state / 'inventory.yml'}")
+    return 0
+
+
+def cmd_reboot(args):
+    """Power-cycle one guest: halt it, boot it again from its own copy-on-write file.
+
+    Not `reboot` inside the guest: UML re-executes itself then, but cannot open its tap again,
+    so the guest would come back without a network.
+    """
+    state = Path(args.state).resolve()
+    info = json.loads((state / "lab.json").read_text())
+    g = next((g for g in info["guests"] if g["name"] == args.guest), None)
+    if g is None:
+        raise LabError(f"no guest {args.guest!r} in {state}")
+    leader = g["pid"]
+    kill(pid for pid, sid, argv in processes() if argv[0].startswith(f"ssh: {SSH_DIR}/"))
+    mconsole = str(UML_DIR / g["umid"] / "mconsole")
+    # A power cut, except that the disk is synced first (SysRq s): without it the guest's
+    # copy-on-write file can miss what it wrote since boot (its SSH host key, measured).
+    quiet(["uml_mconsole", mconsole, "sysrq", "s"])
+    time.sleep(1)
+    quiet(["uml_mconsole", mconsole, "halt"])
+    deadline = time.monotonic() + 10
+    while leader in uml_sessions() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kill(uml_sessions().get(leader, []))
+    while leader in uml_sessions():
+        time.sleep(0.1)
+    shutil.rmtree(UML_DIR / g["umid"], ignore_errors=True)  # UML refuses a umid still in use
+    pubkey = (state / "id_ed25519.pub").read_text().split()[1]
+    started = time.monotonic()
+    proc = boot(state, Path(info["image"]), g, pubkey, info.get("mem", "160M"))
+    g["pid"] = proc.pid
+    (state / "lab.json").write_text(json.dumps(info, indent=1) + "\n")
+    took = wait_ssh(state, g, proc, started, args.timeout)
+    log(f"{g['name']}: rebooted, ssh ready after {took:.1f} s")
     return 0
 
 
@@ -857,6 +898,11 @@ def main(argv=None):
     build.add_argument("--rebuild", action="store_true")
     image_opts(build)
     build.set_defaults(func=cmd_build)
+    reboot = sub.add_parser("reboot", help="power-cycle one guest (halt, boot from its own disk)")
+    reboot.add_argument("--state", required=True)
+    reboot.add_argument("--timeout", type=float, default=120, help="seconds to wait for SSH")
+    reboot.add_argument("guest")
+    reboot.set_defaults(func=cmd_reboot)
     racoon = sub.add_parser("racoon", help="print where the guests have racoon ('' if not, and why)")
     racoon.set_defaults(func=cmd_racoon)
 

@@ -14,7 +14,7 @@ The `lab` molecule scenario runs its guests through this driver; it also works o
     lab.py racoon                               print where racoon is installed in the guests
                                                 (empty, with the reason on stderr, when it is not)
 
-Why UML: the host kernel has no PF_KEY and no ESP (see LAB.md), so IPsec needs a kernel of its own.
+Why UML: the host kernel has no PF_KEY and no ESP, so IPsec needs a kernel of its own.
 Everything stays on this machine: a bridge (10.77.0.1/24) with one tap per guest, no uplink.
 Guest N (1-based, in --guests order) gets 10.77.0.(10+N) and fd77::(10+N) on vec0, and
 10.101.N.1/24 and fd77:101:N::1/64 on dummy0.
@@ -25,8 +25,9 @@ in the base image under /opt/ipsec-tools, deliberately off root's PATH: the role
 paths they are given. The tarball is FLEET_IPSEC_RACOON_SOURCE (a path or an http(s) URL, checked
 against FLEET_IPSEC_RACOON_SHA256, by default the digest of ipsec-tools 0.9.1 below), or else the
 first racoon-ipsec-tools-*.tar.gz with that digest in a `vendor/` directory beside the checkout
-(a workspace that keeps third-party sources there). Without one the lab says so and the guests
-have strongSwan only.
+(a workspace that keeps third-party sources there). Without one the lab says so in one line and
+the guests have strongSwan only. The build is cached per source digest (racoon-*/ in the cache),
+so rebuilding only the image does not rebuild racoon.
 
 One read-only base image is cached in /var/cache/fleet-ipsec-lab/, keyed by a hash of everything
 that goes into it (package list, guest files, kernel module version, mirror, suite); each guest boots
@@ -58,6 +59,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -92,6 +94,14 @@ RACOON_CONFIGURE = [
     "--without-libpam", "--without-libldap", "--without-systemdsystemunitdir",
 ]
 RACOON_BUILD_VERSION = 1  # bump when the build steps change in a way the options do not show
+# Where the programs are in the guests: the roles are given these paths, never a bare name.
+RACOON_PROGRAMS = {
+    "racoon": f"{RACOON_PREFIX}/sbin/racoon",
+    "setkey": f"{RACOON_PREFIX}/sbin/setkey",
+    "racoonctl": f"{RACOON_PREFIX}/bin/racoonctl",
+}
+RACOON_SOCKET = "/var/racoon/racoon.sock"  # compiled-in admin socket (--localstatedir=/var)
+RACOON_PIDFILE = "/var/run/racoon.pid"  # compiled-in pid file
 
 PACKAGES = [
     "systemd-sysv", "udev", "kmod", "openssh-server", "python3", "iproute2", "tcpdump",
@@ -106,6 +116,9 @@ MODULES = [
     "xfrm6_tunnel", "tunnel4", "tunnel6", "authenc", "authencesn", "echainiv", "seqiv", "cbc",
     "ctr", "gcm", "ghash-generic", "ccm", "hmac", "sha512_generic", "des_generic", "cmac", "xcbc",
     "chacha20poly1305", "dummy",
+    # IPv6 is a module in Debian's UML kernel (CONFIG_IPV6=m). esp6 and friends pull it in as a
+    # dependency, but the guests' IPv6 addresses should not hang on that.
+    "ipv6",
 ]
 
 # Slow or useless in a throwaway guest without devices (udev alone made boot wait ~17 s).
@@ -290,48 +303,85 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def racoon_source(env=None):
-    """(tarball path, sha256) of the racoon source to build, or (None, why not).
+def expected_sha256(env):
+    expected = (env.get("FLEET_IPSEC_RACOON_SHA256") or RACOON_SHA256).strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", expected):
+        raise LabError(f"FLEET_IPSEC_RACOON_SHA256={expected!r} is not a sha256 hex digest")
+    return expected
 
-    A tarball named by FLEET_IPSEC_RACOON_SOURCE must match the expected digest (an error if it
-    does not); one found in a vendor/ directory beside the checkout is used only if it does.
+
+def vendor_tarballs(checkout=None):
+    """racoon-ipsec-tools-*.tar.gz in the vendor/ directory of any sibling of the checkout.
+
+    A workspace may keep third-party sources next to its checkouts; the lab finds them by name
+    and trusts them by digest only, so no workspace layout is written down here.
+    """
+    checkout = Path(checkout) if checkout else checkout_dir()
+    return sorted(p for p in checkout.parent.glob(f"*/vendor/{RACOON_TARBALL}") if p.is_file())
+
+
+def racoon_source(env=None, checkout=None):
+    """(tarball path, sha256) of the racoon source to build, or None if there is none.
+
+    A tarball named by FLEET_IPSEC_RACOON_SOURCE that does not match the expected digest is an
+    error: somebody asked for it. A vendor tarball with another digest is merely not used (and
+    racoon_missing() names it), since it may be some other version that happens to lie there.
     """
     env = os.environ if env is None else env
-    expected = env.get("FLEET_IPSEC_RACOON_SHA256") or RACOON_SHA256
-    given = env.get("FLEET_IPSEC_RACOON_SOURCE")
+    expected = expected_sha256(env)
+    given = env.get("FLEET_IPSEC_RACOON_SOURCE", "").strip()
     if given:
         if re.match(r"https?://", given):
-            path = download(given, expected)
-        else:
-            path = Path(given)
-            if not path.is_file():
-                raise LabError(f"FLEET_IPSEC_RACOON_SOURCE: {given} is not a file")
+            return download(given, expected), expected
+        path = Path(given)
+        if not path.is_file():
+            raise LabError(f"FLEET_IPSEC_RACOON_SOURCE: {given} is not a file")
         actual = sha256_of(path)
         if actual != expected:
-            raise LabError(f"racoon source {given}: sha256 is {actual}, expected {expected} "
-                           "(set FLEET_IPSEC_RACOON_SHA256 for another tarball)")
+            raise LabError(f"racoon source {path}: sha256 mismatch, expected {expected}, "
+                           f"actual {actual} (set FLEET_IPSEC_RACOON_SHA256 for another tarball)")
         return path, actual
-    for candidate in sorted(checkout_dir().parent.glob(f"*/vendor/{RACOON_TARBALL}")):
-        if candidate.is_file() and sha256_of(candidate) == expected:
+    for candidate in vendor_tarballs(checkout):
+        if sha256_of(candidate) == expected:
             return candidate, expected
-    return None, ("racoon: no source tarball (set FLEET_IPSEC_RACOON_SOURCE to ipsec-tools' "
-                  "source tarball, a path or URL), so the lab guests run strongSwan only")
+    return None
+
+
+def racoon_missing(env=None, checkout=None):
+    """The one line that says the lab has no racoon, why, and how to give it one."""
+    env = os.environ if env is None else env
+    expected = expected_sha256(env)
+    checkout = Path(checkout) if checkout else checkout_dir()
+    others = [f"{p} has sha256 {sha256_of(p)}" for p in vendor_tarballs(checkout)]
+    why = (f"no {RACOON_TARBALL} with sha256 {expected} in {checkout.parent}/*/vendor/"
+           + (f" ({'; '.join(others)})" if others else ""))
+    return (f"racoon is not available in the lab: {why}; set FLEET_IPSEC_RACOON_SOURCE to the "
+            "ipsec-tools source tarball (a path or an http(s) URL; FLEET_IPSEC_RACOON_SHA256 for "
+            "another digest). The guests get strongSwan only.")
 
 
 def download(url, expected):
-    """Fetch a tarball once into the cache, under its expected digest."""
-    target = CACHE_DIR / "sources" / f"{expected[:16]}-{Path(url).name or 'racoon.tar.gz'}"
-    if target.is_file():
+    """Fetch a tarball once into the cache; only a file with the expected digest is kept."""
+    name = Path(urllib.parse.urlsplit(url).path).name or "racoon.tar.gz"
+    target = CACHE_DIR / "sources" / f"{expected[:16]}-{name}"
+    if target.is_file() and sha256_of(target) == expected:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
+    # A private partial file: two labs downloading at once must not write into each other's.
+    fd, partial = tempfile.mkstemp(prefix=f"{target.name}.", suffix=".partial", dir=target.parent)
     log(f"downloading {url}")
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
             shutil.copyfileobj(response, out)
-    except OSError as e:
+        actual = sha256_of(partial)
+        if actual != expected:
+            raise LabError(f"racoon source {url}: sha256 mismatch, expected {expected}, "
+                           f"actual {actual} (set FLEET_IPSEC_RACOON_SHA256 for another tarball)")
+        os.replace(partial, target)
+    except OSError as e:  # URLError is an OSError
         raise LabError(f"racoon source {url}: {e}") from None
-    partial.rename(target)
+    finally:
+        Path(partial).unlink(missing_ok=True)
     return target
 
 
@@ -340,12 +390,24 @@ def racoon_spec(sha256):
             "build": RACOON_BUILD_VERSION}
 
 
-def ensure_racoon(tarball, sha256):
-    """The staged install tree (DESTDIR) of racoon built from `tarball`, built once per spec."""
+def racoon_stage_path(sha256):
+    """Where the build of this source is kept: keyed by the source digest and the build options."""
     key = hashlib.sha256(json.dumps(racoon_spec(sha256), sort_keys=True).encode()).hexdigest()[:16]
-    stage = CACHE_DIR / f"racoon-{key}"
-    if (stage / RACOON_PREFIX.lstrip("/") / "sbin/racoon").is_file():
+    return CACHE_DIR / f"racoon-{key}"
+
+
+def ensure_racoon(tarball, sha256):
+    """The staged install tree (DESTDIR) of racoon built from `tarball`, built once per spec.
+
+    Built on the host, which runs the guests' Debian release, so the binaries link against the
+    same libssl3 and libcrypt1 the image gets. The caller holds the cache lock.
+    """
+    stage = racoon_stage_path(sha256)
+    # The stage appears by one rename of a finished tree: if it is there, it is complete.
+    if stage.is_dir():
         return stage
+    for stale in CACHE_DIR.glob("racoon-build-*"):  # an interrupted earlier build
+        shutil.rmtree(stale, ignore_errors=True)
     started = time.monotonic()
     buildlog = CACHE_DIR / "racoon-build.log"
     log(f"building racoon from {tarball} into {stage}; log in {buildlog}")
@@ -353,21 +415,29 @@ def ensure_racoon(tarball, sha256):
     try:
         with open(buildlog, "w") as out:
             def step(*cmd, cwd):
+                out.write(f"+ {' '.join(cmd)}\n")
+                out.flush()
                 try:
                     run(list(cmd), cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
                 except (subprocess.CalledProcessError, FileNotFoundError):
                     raise LabError(f"racoon build failed at {' '.join(cmd[:2])}: see {buildlog}") from None
             step("tar", "-xzf", str(tarball), "-C", str(tmp), cwd=tmp)
-            source = next(p for p in tmp.iterdir() if (p / "configure.ac").is_file())
+            source = next((p for p in tmp.iterdir() if (p / "configure.ac").is_file()), None)
+            if source is None:
+                raise LabError(f"racoon source {tarball}: no top directory with configure.ac")
             step("./bootstrap", cwd=source)
             step("./configure", *RACOON_CONFIGURE, cwd=source)
             step("make", f"-j{os.cpu_count() or 2}", cwd=source)
             step("make", "install", f"DESTDIR={tmp / 'stage'}", cwd=source)
-        shutil.rmtree(stage, ignore_errors=True)
+            for program in RACOON_PROGRAMS.values():
+                if not (tmp / "stage" / program.lstrip("/")).is_file():
+                    raise LabError(f"racoon build installed no {program}: see {buildlog}")
+            took = time.monotonic() - started
+            out.write(f"+ built in {took:.0f} s\n")
         (tmp / "stage").rename(stage)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    log(f"built racoon in {time.monotonic() - started:.0f} s")
+    log(f"built racoon in {took:.0f} s")
     return stage
 
 
@@ -380,10 +450,9 @@ def ensure_image(suite=None, mirror=None, rebuild=False):
     """Return the cached base image for the current spec, building it first if needed."""
     suite = suite or host_suite()
     mirror = mirror or apt_mirror(suite)
-    tarball, detail = racoon_source()  # detail: the digest, or why there is no racoon
-    if tarball is None:
-        log(detail)
-    racoon = (tarball, detail) if tarball else None
+    racoon = racoon_source()
+    if racoon is None:
+        log(racoon_missing())  # one line, and on with strongSwan only: never a silent skip
     spec = image_spec(suite, mirror, racoon)
     image = image_path(spec)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
@@ -393,17 +462,21 @@ def ensure_image(suite=None, mirror=None, rebuild=False):
             return image
         for stale in CACHE_DIR.glob("build-*"):  # an interrupted earlier build
             remove_build_dir(stale)
+        stage = ensure_racoon(*racoon) if racoon else None  # cached apart from the image
         started = time.monotonic()
         log(f"building {image} ({suite} from {mirror}); takes a minute or two")
-        stage = ensure_racoon(*racoon) if racoon else None
+        # The spec first: an image is only ever seen with its spec (racoon_prefix_of reads it).
+        (image.with_suffix(".json")).write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
         tmp = Path(tempfile.mkdtemp(prefix="build-", dir=CACHE_DIR))
         try:
             build_image(spec, tmp, image, stage)
         finally:
             remove_build_dir(tmp)
-        (image.with_suffix(".json")).write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
-        for old in CACHE_DIR.glob("base-*"):  # superseded images (a guest still up keeps its inode)
-            if old.stem != image.stem:
+        # Superseded images go, except one that running guests boot from: their inode would
+        # survive, but `lab.py reboot` boots again from the path.
+        in_use = {word for pid, sid, argv in processes() for word in argv if word.startswith("ubd")}
+        for old in CACHE_DIR.glob("base-*"):
+            if old.stem != image.stem and not any(str(old.with_suffix(".img")) in w for w in in_use):
                 old.unlink()
         log(f"built {image} in {time.monotonic() - started:.0f} s")
         return image
@@ -500,7 +573,10 @@ def network_up(guests):
         words = line.split()
         if words[3].startswith(NET + ".") and words[1] != BRIDGE:
             raise LabError(f"{NET}.0/24 is already in use on {words[1]}")
+    # No multicast snooping: IPv6 neighbour discovery is multicast, and nothing here sends MLD
+    # queries, so a snooping bridge would have only the guests' own reports to go by.
     run(["ip", "link", "add", BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0",
+         "mcast_snooping", "0",
          "nf_call_iptables", "0", "nf_call_ip6tables", "0", "nf_call_arptables", "0"])
     run(["ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE])
     run(["ip", "-6", "addr", "add", BRIDGE_ADDRESS6, "dev", BRIDGE, "nodad"])
@@ -646,7 +722,10 @@ def write_inventory(state, guests, racoon_prefix):
                   f"          fleet_lab_lan: {q(g['lan'])}",
                   f"          fleet_lab_lan_address: {q(g['lan_address'])}",
                   f"          fleet_lab_address6: {q(g['address6'])}",
-                  f"          fleet_lab_lan6: {q(g['lan6'])}"]
+                  f"          fleet_lab_lan6: {q(g['lan6'])}",
+                  f"          fleet_lab_lan_address6: {q(g['lan_address6'])}",
+                  # Where racoon is installed in this guest; empty: nowhere (strongSwan only).
+                  f"          fleet_lab_racoon_prefix: {q(racoon_prefix)}"]
     lines += ["      vars:",
               "        ansible_user: root",
               "        ansible_python_interpreter: /usr/bin/python3",
@@ -656,9 +735,7 @@ def write_inventory(state, guests, racoon_prefix):
               # guest that is gone: keep them where `down` finds and closes them.
               "        ansible_ssh_args: " + q("-o ControlMaster=auto -o ControlPersist=10m "
                                                f"-o ControlPath={SSH_DIR}/%C"),
-              "        ansible_ssh_pipelining: true",
-              # Where racoon is installed in the guests; empty: not at all (strongSwan only).
-              f"        fleet_lab_racoon_prefix: {q(racoon_prefix)}"]
+              "        ansible_ssh_pipelining: true"]
     (state / "inventory.yml").write_text("\n".join(lines) + "\n")
 
 
@@ -675,7 +752,7 @@ def boot(state, image, g, pubkey, mem):
         f"lab.gw={NET}.1",
         f"lab.lan={g['lan_address']}/24", f"lab.key={pubkey}",
         f"lab.ip6={g['address6']}/64", f"lab.lan6={g['lan_address6']}/64",
-        f"lab.gw6={BRIDGE_ADDRESS6.split('/')[0]}",
+        f"lab.gw6={BRIDGE_ADDRESS6.split('/', maxsplit=1)[0]}",
     ]
     with open(state / f"{g['name']}.console.log", "w") as console:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=console,
@@ -738,6 +815,8 @@ def cmd_up(args):
     guests = guest_table(args.guests.split(","))
     image = ensure_image(args.suite, args.mirror)
     racoon_prefix = racoon_prefix_of(image)
+    for g in guests:
+        g["racoon_prefix"] = racoon_prefix
     teardown(state)  # leftovers of an earlier (crashed) run, ours or a dead foreign one
     state.mkdir(parents=True, exist_ok=True)
     for d in (UML_DIR, SSH_DIR):
@@ -768,7 +847,8 @@ def cmd_up(args):
         raise
     total = time.monotonic() - started
     for g in guests:
-        log(f"{g['name']}: {g['address']} lan {g['lan']} ssh ready after {ready[g['name']]:.1f} s")
+        log(f"{g['name']}: {g['address']} {g['address6']} lan {g['lan']} {g['lan6']} "
+            f"ssh ready after {ready[g['name']]:.1f} s")
     info["boot_seconds"] = round(total, 1)
     (state / "lab.json").write_text(json.dumps(info, indent=1) + "\n")
     log(f"{len(guests)} guest(s) up in {total:.1f} s; ssh -F {state / 'ssh_config'} "
@@ -841,22 +921,25 @@ def cmd_status(args):
         alive = g["pid"] in sessions
         reachable = alive and ssh_ok(state, g["name"])
         ok = ok and reachable
-        print(f"  {g['name']:<10} {g['address']:<12} lan {g['lan']:<15} pid {g['pid']:<8} "
+        print(f"  {g['name']:<10} {g['address']:<12} {g.get('address6', ''):<10} "
+              f"lan {g['lan']:<15} pid {g['pid']:<8} "
               f"{'running' if alive else 'stopped'}, ssh {'ok' if reachable else 'no'}")
     return 0 if ok else 1
 
 
 def racoon_prefix_of(image):
     """Where the image has racoon installed, from the spec saved beside it; '' if nowhere."""
-    spec = json.loads(image.with_suffix(".json").read_text())
+    try:
+        spec = json.loads(image.with_suffix(".json").read_text())
+    except FileNotFoundError:
+        raise LabError(f"{image} has no spec beside it: run `lab.py build --rebuild`") from None
     return (spec.get("racoon") or {}).get("prefix", "")
 
 
 def cmd_racoon(args):
     """Print where the guests have racoon (the image need not be built yet), or '' and why not."""
-    tarball, detail = racoon_source()
-    if tarball is None:
-        log(detail)
+    if racoon_source() is None:
+        log(racoon_missing())
         print("")
     else:
         print(RACOON_PREFIX)

@@ -18,6 +18,11 @@ options:
     type: str
     choices: [auto, setkey, xfrm]
     default: auto
+  setkey_path:
+    description:
+      - Path of C(setkey), for one outside the search path (a source build under C(/opt), say).
+      - Without it, C(setkey) is looked for on the search path and in the usual sbin directories.
+    type: path
 requirements:
   - C(setkey) (base system on the BSDs, ipsec-tools on Linux) or C(ip) from iproute2, on the host. Root.
 attributes:

@@ -39,14 +39,15 @@ def _with_ages(sas, now):
     return sas
 
 
-def read(run_command, get_bin_path, source='auto'):
+def read(run_command, get_bin_path, source='auto', setkey_path=None):
     """(source used, SAs, policies, warnings). `run_command(argv) -> (rc, out, err)`.
 
     setkey is tried first where it exists (FreeBSD, NetBSD, ipsec-tools on Linux); on a
     Linux kernel without PF_KEY it fails, and ip xfrm answers instead.
     """
     failures = []
-    setkey = get_bin_path('setkey') if source in ('auto', 'setkey') else None
+    # A setkey outside the search path (a ports or source build) is named by the caller.
+    setkey = (setkey_path or get_bin_path('setkey')) if source in ('auto', 'setkey') else None
     if setkey:
         rc_sad, sad, err_sad = run_command([setkey, '-D'])
         rc_spd, spd, err_spd = run_command([setkey, '-DP'])

@@ -81,12 +81,13 @@ from ansible_collections.fleet.ipsec.plugins.module_utils.kernel import SOURCES,
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(source=dict(type='str', choices=list(SOURCES), default='auto')),
+        argument_spec=dict(source=dict(type='str', choices=list(SOURCES), default='auto'),
+                           setkey_path=dict(type='path')),
         supports_check_mode=True,
     )
     try:
         source, sas, policies, warnings = read(
-            module.run_command, module.get_bin_path, module.params['source'])
+            module.run_command, module.get_bin_path, module.params['source'], module.params['setkey_path'])
     except KernelStateError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, source=source, sas=sas, policies=policies, parse_warnings=warnings)

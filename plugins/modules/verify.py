@@ -189,6 +189,7 @@ def main():
             trigger=dict(type='bool', default=True),
             timeout=dict(type='int', default=30),
             source=dict(type='str', choices=list(SOURCES), default='auto'),
+            setkey_path=dict(type='path'),
         ),
         supports_check_mode=True,
     )
@@ -201,7 +202,7 @@ def main():
     def kernel():
         try:
             return read(module.run_command, module.get_bin_path,
-                        module.params['source'])
+                        module.params['source'], module.params['setkey_path'])
         except KernelStateError as exc:
             module.fail_json(msg=str(exc))
 

@@ -275,3 +275,14 @@ def test_no_key_material_leaves_read():
         blob = json.dumps(result) + repr(result)
         for key in keys:
             assert key not in blob, 'key material %s... from read(%s)' % (key[:4], source)
+
+
+def test_a_setkey_outside_the_search_path_is_used_when_named():
+    # racoon built from source under /opt: its setkey is nowhere get_bin_path looks.
+    built = '/opt/ipsec-tools/sbin/setkey'
+    answers = {(built, '-D'): (0, VTI_SAD, ''), (built, '-DP'): (0, VTI_SPD, '')}
+    host = FakeHost({'ip': IP}, answers)
+    source, sas, policies, _warnings = kernel.read(host.run_command, host.get_bin_path, 'auto', built)
+    assert source == 'setkey' and sas and policies
+    assert host.calls == [(built, '-D'), (built, '-DP')]
+    assert 'setkey' not in host.looked_up

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import time
 
 from ansible_collections.fleet.ipsec.plugins.module_utils import setkey_dump, xfrm_dump
@@ -46,7 +47,10 @@ def read(run_command, get_bin_path, source='auto', setkey_path=None):
     Linux kernel without PF_KEY it fails, and ip xfrm answers instead.
     """
     failures = []
-    # A setkey outside the search path (a ports or source build) is named by the caller.
+    # A setkey outside the search path (a ports or source build) is named by the caller; a wrong
+    # name is an error, not a quiet fall back to ip xfrm.
+    if setkey_path and not os.path.isfile(setkey_path):
+        raise KernelStateError('setkey_path %s does not exist' % setkey_path)
     setkey = (setkey_path or get_bin_path('setkey')) if source in ('auto', 'setkey') else None
     if setkey:
         rc_sad, sad, err_sad = run_command([setkey, '-D'])

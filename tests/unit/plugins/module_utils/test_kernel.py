@@ -277,12 +277,21 @@ def test_no_key_material_leaves_read():
             assert key not in blob, 'key material %s... from read(%s)' % (key[:4], source)
 
 
-def test_a_setkey_outside_the_search_path_is_used_when_named():
+def test_a_setkey_outside_the_search_path_is_used_when_named(tmp_path):
     # racoon built from source under /opt: its setkey is nowhere get_bin_path looks.
-    built = '/opt/ipsec-tools/sbin/setkey'
+    built = str(tmp_path / 'opt' / 'ipsec-tools' / 'sbin' / 'setkey')
+    os.makedirs(os.path.dirname(built))
+    open(built, 'w').close()
     answers = {(built, '-D'): (0, VTI_SAD, ''), (built, '-DP'): (0, VTI_SPD, '')}
     host = FakeHost({'ip': IP}, answers)
     source, sas, policies, _warnings = kernel.read(host.run_command, host.get_bin_path, 'auto', built)
     assert source == 'setkey' and sas and policies
     assert host.calls == [(built, '-D'), (built, '-DP')]
     assert 'setkey' not in host.looked_up
+
+
+def test_a_named_setkey_that_is_missing_is_an_error():
+    host = FakeHost({'setkey': SETKEY, 'ip': IP}, {})
+    with pytest.raises(kernel.KernelStateError, match='setkey_path /nowhere/setkey does not exist'):
+        kernel.read(host.run_command, host.get_bin_path, 'auto', '/nowhere/setkey')
+    assert host.calls == []

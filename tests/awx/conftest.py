@@ -108,7 +108,7 @@ def master():
     """The fleet's master key, read from the project's vault the way Ansible reads it."""
     plain = run([tool('ansible-vault'), 'view', '--vault-password-file', VAULT_PASSWORD_FILE,
                  os.path.join(FLEET, 'project', 'vars', 'vault.yml')])
-    value = plain.split('ipsec_psk_master:', 1)[1].strip().strip('"')
+    value = plain.split('vault_ipsec_psk_master:', 1)[1].strip().strip('"')
     assert len(value) >= 20
     return value
 
@@ -152,15 +152,18 @@ class Job:
 
 
 @pytest.fixture(scope='session')
-def awx_job(installed_collections, awx_inventory, tmp_path_factory):
-    """awx_job(playbook, extravars=None, limit=None, verbosity=0, inventory=None) -> Job."""
+def awx_jobs(installed_collections, awx_inventory, tmp_path_factory):
+    """awx_jobs([dict(playbook=..., **options), ...]) -> [Job, ...], run side by side, as AWX runs
+    the jobs of one workflow (the slices of a sliced job, say). Options: extravars, limit,
+    verbosity, ident, inventory (replaces the fleet's: AWX's job slicing hands each slice a
+    smaller one), vault=False (launched without the vault credential)."""
     import ansible_runner  # pylint: disable=import-outside-toplevel  # only once ansible-playbook is known to be there
 
     collections_path = '%s:%s' % (installed_collections, sysconfig.get_paths()['purelib'])
     with open(VAULT_PASSWORD_FILE) as handle:
         vault_password = handle.read().strip()
 
-    def job(playbook, extravars=None, limit=None, verbosity=0, inventory=None, ident='job'):
+    def prepare(playbook, extravars=None, limit=None, verbosity=0, inventory=None, ident='job', vault=True):
         data_dir = tmp_path_factory.mktemp('awx-job')
         shutil.copytree(os.path.join(FLEET, 'project'), str(data_dir / 'project'))
         (data_dir / 'inventory').mkdir()
@@ -179,13 +182,51 @@ def awx_job(installed_collections, awx_inventory, tmp_path_factory):
         }
         (data_dir / 'env' / 'envvars').write_text(json.dumps(env))
         (data_dir / 'env' / 'extravars').write_text(json.dumps(extravars or {}))
-        (data_dir / 'env' / 'cmdline').write_text('--ask-vault-pass')
-        (data_dir / 'env' / 'passwords').write_text(json.dumps({VAULT_PROMPT: vault_password}))
-        runner = ansible_runner.run(private_data_dir=str(data_dir), playbook=playbook, ident=ident, limit=limit,
-                                    verbosity=verbosity or None, quiet=True)
-        return Job(runner, str(data_dir), ident)
+        if vault:
+            (data_dir / 'env' / 'cmdline').write_text('--ask-vault-pass')
+            (data_dir / 'env' / 'passwords').write_text(json.dumps({VAULT_PROMPT: vault_password}))
+        return dict(private_data_dir=str(data_dir), playbook=playbook, ident=ident, limit=limit,
+                    verbosity=verbosity or None, quiet=True)
 
-    return job
+    def jobs(specs):
+        started = []
+        for spec in specs:
+            options = prepare(**spec)
+            thread, runner = ansible_runner.run_async(**options)
+            started.append((thread, runner, options))
+        for thread, _runner, _options in started:
+            thread.join()
+        return [Job(runner, options['private_data_dir'], options['ident']) for _thread, runner, options in started]
+
+    return jobs
+
+
+@pytest.fixture(scope='session')
+def awx_job(awx_jobs):
+    """awx_job(playbook, **options) -> Job: one job (options as awx_jobs)."""
+    return lambda playbook, **options: awx_jobs([dict(options, playbook=playbook)])[0]
+
+
+@pytest.fixture(scope='session')
+def whole_fleet(awx_jobs, tmp_path_factory):
+    """plan.yml (with the fleet's plan written to plan_file) and render mode, over the whole fleet.
+    Render runs at the verbosity of a job template's "3 (Debug)"."""
+    plan_file = tmp_path_factory.mktemp('plan') / 'plan.json'
+    root = tmp_path_factory.mktemp('render')
+    plan, render = awx_jobs([dict(playbook='plan.yml', extravars={'plan_file': str(plan_file)}, ident='plan'),
+                             dict(playbook='site.yml', extravars={'ipsec_render_root': str(root)}, verbosity=3,
+                                  ident='render')])
+    return (plan, plan_file), (render, root)
+
+
+@pytest.fixture(scope='session')
+def whole_plan(whole_fleet):
+    return whole_fleet[0]
+
+
+@pytest.fixture(scope='session')
+def whole_render(whole_fleet):
+    return whole_fleet[1]
 
 
 def files_under(root):
@@ -204,3 +245,4 @@ def awx():
     """The helpers above, for the test modules (a conftest is not imported by name)."""
     return types.SimpleNamespace(root=ROOT, fleet=FLEET, run=run, tool=tool, galaxy_version=galaxy_version,
                                  sliced_inventory=sliced_inventory, awx_slices=awx_slices, files_under=files_under)
+

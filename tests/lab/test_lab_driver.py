@@ -1,7 +1,7 @@
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""molecule/lab/lab.py end to end: up, SSH and PF_KEY in every guest, IPv6 between them, racoon
+"""The test-guest driver's UML backend (molecule/guests/uml.py) end to end: up, SSH and PF_KEY in every guest, IPv6 between them, racoon
 where it was built, down leaves nothing behind.
 
     FLEET_IPSEC_LAB=1 pytest tests/lab        (as root; the first run builds the base image, ~2 min)
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-LAB = Path(__file__).resolve().parents[2] / "molecule" / "lab" / "lab.py"
+LAB = Path(__file__).resolve().parents[2] / "molecule" / "guests" / "uml.py"
 GUESTS = ["g1", "g2", "g3"]
 
 pytestmark = [
@@ -61,20 +61,10 @@ def links():
     return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
 
 
-def live_processes_mentioning(*needles):
-    """argv of every live (not zombie) process whose command line contains one of needles."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and any(n in argv for n in needles):
-            found.append(f"{proc.name}: {argv}")
-    return found
+def live_processes_mentioning(shared_driver, *needles):
+    """Every live (not zombie) process whose command line contains one of needles."""
+    return [f"{pid}: {' '.join(argv)}" for pid, _sid, argv in shared_driver.processes()
+            if any(n in " ".join(argv) for n in needles)]
 
 
 @pytest.fixture
@@ -84,7 +74,7 @@ def state(tmp_path):
     lab("down", "--state", str(path))  # whatever the test did, leave the machine clean
 
 
-def test_up_ssh_af_key_down(state):
+def test_up_ssh_af_key_down(state, shared_driver):
     up = lab("up", "--state", str(state), "--guests", ",".join(GUESTS))
     assert up.returncode == 0, up.stderr
     for name in ("ssh_config", "inventory.yml", "id_ed25519", "lab.json"):
@@ -93,7 +83,7 @@ def test_up_ssh_af_key_down(state):
     info = json.loads((state / "lab.json").read_text())
     guests = {g["name"]: g for g in info["guests"]}
     inventory = (state / "inventory.yml").read_text()
-    # What `lab.py racoon` promises (scripts/molecule hands it to the scenario) is what booted.
+    # What `uml.py racoon` promises (scripts/molecule hands it to the scenario) is what booted.
     assert info["racoon_prefix"] == lab("racoon").stdout.strip()
     for guest in GUESTS:
         r = ssh(state, guest, GUEST_CHECK)
@@ -121,7 +111,7 @@ def test_up_ssh_af_key_down(state):
     assert down.returncode == 0, down.stderr
     left = [name for name in links() if name.startswith("flipsec0")]
     assert not left, f"network devices left behind: {left}"
-    assert not live_processes_mentioning("linux.uml", str(state)), "processes left behind"
+    assert not live_processes_mentioning(shared_driver, "linux.uml", str(state)), "processes left behind"
     assert not state.exists() or not any(state.iterdir()), list(state.iterdir())
     assert not Path("/run/fleet-ipsec-lab").exists()
 

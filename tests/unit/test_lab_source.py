@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""molecule/lab/lab.py without root or guests: where the racoon source comes from (an explicit
-path or URL, a vendor/ directory beside the checkout, or none, said in one line), and what each
-guest is told about racoon and IPv6."""
+"""The test-guest driver's UML backend (molecule/guests/uml.py) without root or guests: where the
+racoon source comes from (an explicit path or URL, a vendor/ directory beside the checkout, or none,
+said in one line), and what each guest is told about racoon and IPv6."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -21,7 +21,8 @@ import threading
 import pytest
 import yaml
 
-LAB_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'molecule', 'lab', 'lab.py')
+GUESTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'molecule', 'guests')
+LAB_PY = os.path.join(GUESTS_DIR, 'uml.py')
 
 # Stand-ins for the tarball: only names and digests matter before a build.
 GOOD = b'racoon source, the version we want\n'
@@ -33,6 +34,7 @@ OTHER_SHA = hashlib.sha256(OTHER).hexdigest()
 @pytest.fixture
 def lab(tmp_path, monkeypatch):
     """A fresh copy of the lab module, with its cache in tmp_path and no racoon env of ours."""
+    monkeypatch.syspath_prepend(GUESTS_DIR)  # where the backend finds the shared driver, guests.py
     spec = importlib.util.spec_from_file_location('fleet_ipsec_lab_under_test', LAB_PY)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -46,7 +48,7 @@ def lab(tmp_path, monkeypatch):
 def workspace(tmp_path):
     """A workspace: the checkout and, beside it, a directory that may keep vendor/ sources."""
     checkout = tmp_path / 'work' / 'checkout'
-    (checkout / 'molecule' / 'lab').mkdir(parents=True)
+    (checkout / 'molecule' / 'guests').mkdir(parents=True)
     vendor = tmp_path / 'work' / 'thirdparty' / 'vendor'
     vendor.mkdir(parents=True)
     return checkout, vendor
@@ -72,7 +74,7 @@ def test_env_path_with_the_right_digest(lab, tmp_path, workspace):
 def test_env_path_with_a_wrong_digest_names_file_and_both_digests(lab, tmp_path, workspace):
     tarball = write(tmp_path / 'src' / 'racoon.tar.gz', OTHER)
     env = {'FLEET_IPSEC_RACOON_SOURCE': str(tarball), 'FLEET_IPSEC_RACOON_SHA256': GOOD_SHA}
-    with pytest.raises(lab.LabError) as error:
+    with pytest.raises(lab.DriverError) as error:
         lab.racoon_source(env, checkout=workspace[0])
     message = str(error.value)
     assert str(tarball) in message and GOOD_SHA in message and OTHER_SHA in message
@@ -80,18 +82,18 @@ def test_env_path_with_a_wrong_digest_names_file_and_both_digests(lab, tmp_path,
 
 def test_env_path_checked_against_the_pinned_digest_by_default(lab, tmp_path, workspace):
     tarball = write(tmp_path / 'src' / 'racoon.tar.gz', GOOD)
-    with pytest.raises(lab.LabError, match=lab.RACOON_SHA256):
+    with pytest.raises(lab.DriverError, match=lab.RACOON_SHA256):
         lab.racoon_source({'FLEET_IPSEC_RACOON_SOURCE': str(tarball)}, checkout=workspace[0])
 
 
 def test_env_path_that_is_not_a_file(lab, tmp_path, workspace):
-    with pytest.raises(lab.LabError, match='is not a file'):
+    with pytest.raises(lab.DriverError, match='is not a file'):
         lab.racoon_source({'FLEET_IPSEC_RACOON_SOURCE': str(tmp_path / 'nothing.tar.gz')},
                           checkout=workspace[0])
 
 
 def test_a_digest_that_is_not_one(lab, workspace):
-    with pytest.raises(lab.LabError, match='not a sha256'):
+    with pytest.raises(lab.DriverError, match='not a sha256'):
         lab.racoon_source({'FLEET_IPSEC_RACOON_SHA256': 'd1cdeebf'}, checkout=workspace[0])
 
 
@@ -116,9 +118,9 @@ def test_sibling_vendor_directory_is_found_by_digest(lab, tmp_path, workspace):
 
 
 def test_sibling_vendor_of_the_real_checkout(lab):
-    """Without an explicit checkout the one lab.py lives in is used: molecule/lab/ two levels up."""
+    """Without an explicit checkout the one uml.py lives in is used: molecule/guests/ two levels up."""
     assert lab.checkout_dir() == lab.Path(LAB_PY).resolve().parents[2]
-    assert (lab.checkout_dir() / 'molecule' / 'lab' / 'lab.py').is_file()
+    assert (lab.checkout_dir() / 'molecule' / 'guests' / 'uml.py').is_file()
 
 
 def test_no_source_is_none_and_one_line_that_says_why(lab, tmp_path, workspace):
@@ -226,7 +228,7 @@ def test_url_with_a_wrong_digest_is_an_error_and_not_cached(lab, http_dir, works
     write(served / 'racoon.tar.gz', OTHER)
     url = f'{base}/racoon.tar.gz'
     env = {'FLEET_IPSEC_RACOON_SOURCE': url, 'FLEET_IPSEC_RACOON_SHA256': GOOD_SHA}
-    with pytest.raises(lab.LabError) as error:
+    with pytest.raises(lab.DriverError) as error:
         lab.racoon_source(env, checkout=workspace[0])
     assert url in str(error.value) and GOOD_SHA in str(error.value) and OTHER_SHA in str(error.value)
     assert not list((lab.CACHE_DIR / 'sources').iterdir())
@@ -235,7 +237,7 @@ def test_url_with_a_wrong_digest_is_an_error_and_not_cached(lab, http_dir, works
 def test_url_that_fails(lab, http_dir, workspace):
     base = http_dir[1]
     env = {'FLEET_IPSEC_RACOON_SOURCE': f'{base}/missing.tar.gz', 'FLEET_IPSEC_RACOON_SHA256': GOOD_SHA}
-    with pytest.raises(lab.LabError, match='404'):
+    with pytest.raises(lab.DriverError, match='404'):
         lab.racoon_source(env, checkout=workspace[0])
 
 
@@ -248,13 +250,40 @@ def test_guests_get_ipv6_on_vec0_and_dummy0(lab):
     assert 'ipv6' in lab.MODULES  # a module in Debian's UML kernel
 
 
+INFO = {'user': 'root', 'python': '/usr/bin/python3'}
+
+
 @pytest.mark.parametrize('prefix', ['/opt/ipsec-tools', ''])
 def test_inventory_tells_each_guest_about_racoon_and_ipv6(lab, tmp_path, prefix):
     guests = lab.guest_table(['g1', 'g2'])
-    lab.write_inventory(tmp_path, guests, prefix)
+    for g in guests:
+        g['racoon_prefix'] = prefix
+    lab.BACKEND.write_access(tmp_path, guests, INFO)
     hosts = yaml.safe_load((tmp_path / 'inventory.yml').read_text())['all']['children']['lab']['hosts']
     for g in guests:
         host = hosts[g['name']]
         assert host['fleet_lab_racoon_prefix'] == prefix
         assert host['fleet_lab_address6'] == g['address6']
         assert host['fleet_lab_lan6'] == g['lan6']
+
+
+def test_inventory_and_ssh_config_keep_connections_where_down_closes_them(lab, tmp_path):
+    """The scenario's playbooks connect through these: root with the run's key, pipelining, and
+    SSH masters in the lab's run directory, where `down` and `reboot` close them."""
+    guests = lab.guest_table(['g1', 'g2'])
+    for g in guests:
+        g['racoon_prefix'] = ''
+    lab.BACKEND.write_access(tmp_path, guests, INFO)
+    inventory = yaml.safe_load((tmp_path / 'inventory.yml').read_text())['all']['children']['lab']
+    assert inventory['hosts']['g2']['ansible_host'] == '10.77.0.12'
+    group = inventory['vars']
+    assert group['ansible_user'] == 'root'
+    assert group['ansible_python_interpreter'] == '/usr/bin/python3'
+    assert group['ansible_ssh_private_key_file'] == str(tmp_path / 'id_ed25519')
+    assert group['ansible_ssh_common_args'] == '-F ' + str(tmp_path / 'ssh_config')
+    assert group['ansible_ssh_pipelining'] is True
+    assert 'ControlPath={0}/%C'.format(lab.SSH_DIR) in group['ansible_ssh_args']
+    config = (tmp_path / 'ssh_config').read_text()
+    assert 'Host g1 10.77.0.11\n  HostName 10.77.0.11\n' in config
+    assert '  ControlPath {0}/%C\n'.format(lab.SSH_DIR) in config
+    assert '  StrictHostKeyChecking accept-new\n' in config

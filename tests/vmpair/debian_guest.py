@@ -1,9 +1,9 @@
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A vmpair profile for the lab's Debian root filesystem booted with a Debian kernel under qemu.
+"""A qemu profile for the lab's Debian root filesystem booted with a Debian kernel under qemu.
 
-The lab (molecule/lab/lab.py) builds a Debian root filesystem for user-mode-linux. The same image
+The lab (molecule/guests/uml.py) builds a Debian root filesystem for user-mode-linux. The same image
 boots under qemu with Debian's cloud kernel and a tiny initramfs built here from busybox-static:
 it loads the virtio modules, renames the NICs after their MACs (`vmpair.if=NAME,MAC[,CIDR]` on the
 kernel command line: the user-mode NIC becomes `vec0`, the interface the lab's boot unit
@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LAB = ROOT / "molecule" / "lab" / "lab.py"
+LAB = ROOT / "molecule" / "guests" / "uml.py"
 KERNEL_PACKAGE = "linux-image-cloud-amd64"
 # virtio PCI transport, disk and NIC; their dependencies are found from the modules' own records.
 MODULES = ["virtio_pci", "virtio_blk", "virtio_net"]
@@ -76,7 +76,7 @@ def run(cmd, **kw):
 
 
 def lab_base_image():
-    """The lab's cached base image, built by `lab.py build` if it is not there (~2 minutes)."""
+    """The lab's cached base image, built by `uml.py build` if it is not there (~2 minutes)."""
     out = run([sys.executable, str(LAB), "build"], capture_output=True).stdout.strip().splitlines()
     return Path(out[-1])
 
@@ -201,7 +201,7 @@ def write_profile(dest, image, vmlinuz, initrd, memory="256", settle=5):
     (dest.parent / "seed-meta-data").write_text(SEED_META_DATA)
     (dest.parent / "seed-user-data").write_text(SEED_USER_DATA)
     profile = {
-        "description": "the lab's Debian root filesystem (molecule/lab) with Debian's cloud kernel",
+        "description": "the lab's Debian root filesystem (molecule/guests/uml.py) with Debian's cloud kernel",
         "image": {"path": str(image), "format": "raw"},
         "memory": memory,
         "kernel": str(vmlinuz),
@@ -218,9 +218,9 @@ def write_profile(dest, image, vmlinuz, initrd, memory="256", settle=5):
 
 
 if __name__ == "__main__":
-    # By hand: python3 tests/vmpair/debian_guest.py PROFILE.json  (then vmpair.py up --profile PROFILE.json)
-    sys.path.insert(0, str(ROOT / "molecule" / "vmpair"))
-    import vmpair  # noqa: E402 pylint: disable=wrong-import-position,import-error
-    kernel, ramdisk = kernel_and_initrd(vmpair.cache_dir())
+    # By hand: python3 tests/vmpair/debian_guest.py PROFILE.json  (then qemu.py up --profile PROFILE.json)
+    sys.path.insert(0, str(ROOT / "molecule" / "guests"))
+    import qemu  # noqa: E402 pylint: disable=wrong-import-position,import-error
+    kernel, ramdisk = kernel_and_initrd(qemu.cache_dir())
     print(write_profile(sys.argv[1] if len(sys.argv) > 1 else os.path.join(tempfile.gettempdir(), "debian-lab.json"),
                         lab_base_image(), kernel, ramdisk))

@@ -1,11 +1,11 @@
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""molecule/vmpair/vmpair.py end to end, without FreeBSD: the lab's Debian root filesystem with a
+"""The qemu backend (molecule/guests/qemu.py) end to end, without FreeBSD: the lab's Debian root filesystem with a
 Debian kernel, two VMs under qemu (TCG where there is no KVM), SSH through the forwarded ports,
 the private link between them, and `down` leaving nothing behind.
 
-    FLEET_IPSEC_VMPAIR=1 pytest tests/vmpair     (as root: the lab's base image is built by lab.py)
+    FLEET_IPSEC_VMPAIR=1 pytest tests/vmpair     (as root: the lab's base image is built by uml.py)
 
 The same driver code boots the freebsd scenario's VMs; only the profile differs.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-DRIVER = Path(__file__).resolve().parents[2] / "molecule" / "vmpair" / "vmpair.py"
+DRIVER = Path(__file__).resolve().parents[2] / "molecule" / "guests" / "qemu.py"
 VMS = ["d1", "d2"]
 
 pytestmark = [
@@ -53,19 +53,12 @@ def state(tmp_path):
     vmpair("down", "--state", str(path))  # whatever the test did, leave the machine clean
 
 
-def qemu_processes(state):
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            argv = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "qemu-system" in argv and str(state) in argv:
-            found.append(f"{proc.name}: {argv}")
-    return found
+def qemu_processes(driver, state):
+    return [f"{pid}: {' '.join(argv)}" for pid, _sid, argv in driver.processes()
+            if "qemu-system" in argv[0] and str(state) in " ".join(argv)]
 
 
-def test_debian_pair_boots_to_ssh_with_a_private_link(profile, state, record_property):
+def test_debian_pair_boots_to_ssh_with_a_private_link(profile, state, record_property, driver):
     started = time.monotonic()
     up = vmpair("up", "--profile", str(profile), "--state", str(state), "--vms", ",".join(VMS))
     took = time.monotonic() - started
@@ -98,4 +91,4 @@ def test_debian_pair_boots_to_ssh_with_a_private_link(profile, state, record_pro
     down = vmpair("down", "--state", str(state))
     assert down.returncode == 0, down.stderr
     assert not state.exists()
-    assert not qemu_processes(state)
+    assert not qemu_processes(driver, state)

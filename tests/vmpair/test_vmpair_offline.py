@@ -1,7 +1,7 @@
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""molecule/vmpair/vmpair.py without booting anything: profiles, image URLs and checksums, the image
+"""The qemu backend (molecule/guests/qemu.py) without booting anything: profiles, image URLs and checksums, the image
 cache (over file:// URLs), the NoCloud seed of the FreeBSD profile, the qemu command line.
 
     pytest tests/vmpair            (no root, no network, no KVM)
@@ -47,7 +47,7 @@ def test_freebsd_profile_selects_15(driver):
     (["Version=15.1"], "KEY=VALUE"),
 ])
 def test_bad_settings_are_refused(driver, setting, message):
-    with pytest.raises(driver.VmPairError, match=message):
+    with pytest.raises(driver.DriverError, match=message):
         driver.profile_vars(driver.load_profile("freebsd"), setting)
 
 
@@ -60,13 +60,13 @@ def test_bad_settings_are_refused(driver, setting, message):
 def test_bad_profiles_are_refused(driver, tmp_path, image, message):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"image": image}))
-    with pytest.raises(driver.VmPairError, match=message):
+    with pytest.raises(driver.DriverError, match=message):
         driver.load_profile(str(path))
 
 
 def test_unknown_token_is_an_error(driver):
     assert driver.expand("a @x@ b user@example.org", {"x": 1}) == "a 1 b user@example.org"
-    with pytest.raises(driver.VmPairError, match="unknown token @y@"):
+    with pytest.raises(driver.DriverError, match="unknown token @y@"):
         driver.expand("@y@", {"x": 1})
 
 
@@ -84,7 +84,7 @@ def test_published_sha256_bsd_and_gnu_styles(driver):
     assert driver.published_sha256(text, "FreeBSD-14.4-RELEASE-amd64-ufs.qcow2.xz") == plain
     gnu = f"{zfs}  debian-12-genericcloud-amd64.qcow2\n{ufs} *debian-12-nocloud-amd64.qcow2\n"
     assert driver.published_sha256(gnu, "debian-12-nocloud-amd64.qcow2") == "b" * 64
-    with pytest.raises(driver.VmPairError, match="no SHA-256 for missing.xz"):
+    with pytest.raises(driver.DriverError, match="no SHA-256 for missing.xz"):
         driver.published_sha256(text, "missing.xz")
 
 
@@ -113,7 +113,7 @@ def test_image_is_downloaded_once_verified_and_decompressed(driver, tmp_path):
 
 def test_image_with_a_wrong_checksum_is_refused(driver, tmp_path):
     source = publish(tmp_path, b"payload", listed="0" * 64)
-    with pytest.raises(driver.VmPairError, match="refusing it"):
+    with pytest.raises(driver.DriverError, match="refusing it"):
         driver.ensure_image(source, cache=tmp_path / "cache")
     assert not [p for p in (tmp_path / "cache" / "images").iterdir() if p.name != ".lock"]
 
@@ -124,7 +124,7 @@ def test_cached_image_is_used_when_the_checksum_file_is_unreachable(driver, tmp_
     shutil.rmtree(tmp_path / "pub")
     assert driver.ensure_image(source, cache=tmp_path / "cache") == image
     other = dict(source, url=source["url"].replace("disk", "other"))
-    with pytest.raises(driver.VmPairError, match="no cached image"):
+    with pytest.raises(driver.DriverError, match="no cached image"):
         driver.ensure_image(other, cache=tmp_path / "cache")
 
 
@@ -168,7 +168,7 @@ def test_freebsd_user_data_is_valid_yaml_and_valid_sh(driver):
 def test_freebsd_seed_iso_is_labelled_cidata_with_executable_user_data(driver, tmp_path):
     try:
         driver.seed_tool()
-    except driver.VmPairError:
+    except driver.DriverError:
         pytest.skip("no genisoimage or xorriso")
     profile, _vms, tokens = freebsd_tokens(driver)
     iso = driver.build_seed(profile, tokens, tmp_path / "seed.iso")
@@ -194,7 +194,7 @@ def test_plan_gives_each_vm_ports_macs_and_a_private_address(driver):
     single = driver.plan_vms(["solo"], "10.78.0.0/24", ports=[2201], link_ports=[4001])
     assert single[0]["peer_link_port"] is None
     for names in (["a", "b", "c"], ["a", "a"], ["Bad"]):
-        with pytest.raises(driver.VmPairError):
+        with pytest.raises(driver.DriverError):
             driver.plan_vms(names, "10.78.0.0/24", ports=[1, 2, 3], link_ports=[1, 2, 3])
 
 
@@ -228,7 +228,7 @@ def test_qemu_argv_networks_and_disks(driver):
 def test_qemu_argv_direct_kernel_boot(driver):
     argv = argv_of(driver, "tcg", profile_name="kernel")
     assert argv[argv.index("-kernel") + 1] == "/boot/vmlinuz"
-    assert argv[argv.index("-initrd") + 1].endswith("/molecule/vmpair/profiles/initrd.img")  # beside the profile
+    assert argv[argv.index("-initrd") + 1].endswith("/molecule/guests/profiles/initrd.img")  # beside the profile
     assert argv[argv.index("-append") + 1] == "console=ttyS0 lab.name=mason"
 
 
@@ -246,15 +246,17 @@ def test_accelerator(driver, monkeypatch):
 
 def test_inventory_and_ssh_config(driver, tmp_path):
     vms = driver.plan_vms(["mason", "gluon"], "10.78.0.0/24", ports=[2201, 2202], link_ports=[4001, 4002])
-    driver.write_inventory(tmp_path, vms, "root", "/usr/local/bin/python3")
-    driver.write_ssh_config(tmp_path, vms, "root")
+    driver.BACKEND.write_access(tmp_path, vms, {"user": "root", "python": "/usr/local/bin/python3"})
     inventory = yaml.safe_load((tmp_path / "inventory.yml").read_text())
     hosts = inventory["all"]["children"]["vmpair"]["hosts"]
     assert hosts["gluon"] == {"ansible_host": "127.0.0.1", "ansible_port": 2202, "vmpair_private_ip": "10.78.0.12"}
     group = inventory["all"]["children"]["vmpair"]["vars"]
     assert group["ansible_python_interpreter"] == "/usr/local/bin/python3"
     assert group["ansible_ssh_private_key_file"] == str(tmp_path / "id_ed25519")
-    assert "Host gluon\n  HostName 127.0.0.1\n  Port 2202\n" in (tmp_path / "ssh_config").read_text()
+    assert group["ansible_ssh_common_args"] == f"-F {tmp_path / 'ssh_config'}"
+    config = (tmp_path / "ssh_config").read_text()
+    assert "Host gluon\n  HostName 127.0.0.1\n  Port 2202\n" in config
+    assert "  StrictHostKeyChecking no\n" in config  # new host keys at every first boot
 
 
 def test_teardown_removes_what_up_wrote_and_nothing_else(driver, tmp_path):
@@ -263,12 +265,12 @@ def test_teardown_removes_what_up_wrote_and_nothing_else(driver, tmp_path):
     for name in ("vmpair.json", "id_ed25519", "ssh_config", "a.qcow2", "a.seed.iso", "a.console.log", "a.qemu.log"):
         (state / name).write_text("x")
     (state / "mine.txt").write_text("keep")
-    driver.teardown(state)
+    driver.BACKEND.teardown(state)
     assert [p.name for p in state.iterdir()] == ["mine.txt"]
     (state / "mine.txt").unlink()
-    driver.teardown(state)
+    driver.BACKEND.teardown(state)
     assert not state.exists()
-    driver.teardown(state)  # nothing there: no error
+    driver.BACKEND.teardown(state)  # nothing there: no error
 
 
 # ---------------------------------------------------------------- the Debian guest's initramfs

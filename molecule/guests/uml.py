@@ -1,18 +1,21 @@
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Boot and tear down real-kernel Linux test guests under Debian's user-mode-linux.
+"""The test-guest driver's user-mode-linux backend: real-kernel Linux guests on a host bridge.
 
-The `lab` molecule scenario runs its guests through this driver; it also works on its own
-(as root; run it with python3, ansible-test allows no `python3` shebang):
+The `lab` molecule scenario and scripts/lab run their guests through it (as root; run it with
+python3, ansible-test allows no `python3` shebang). guests.py beside it is the shared part of the
+driver (command line, state directory, SSH, inventory, waiting); this file is what UML does its own
+way: the base image, racoon's build, the bridge and taps, booting and power-cycling a guest.
 
-    lab.py up --state DIR [--guests g1,g2,g3]   build or reuse the base image, boot, wait for SSH
-    lab.py down --state DIR                     halt the guests, remove taps, bridge and state files
-    lab.py status [--state DIR]                 show the guests and whether SSH answers
-    lab.py reboot --state DIR NAME              power-cycle one guest (its disk is kept)
-    lab.py build [--rebuild]                    only build (or find) the cached base image
-    lab.py racoon                               print where racoon is installed in the guests
+    uml.py up --state DIR [--guests g1,g2,g3]   build or reuse the base image, boot, wait for SSH
+    uml.py down --state DIR                     halt the guests, remove taps, bridge and state files
+    uml.py status [--state DIR]                 show the guests and whether SSH answers
+    uml.py reboot --state DIR NAME              power-cycle one guest (its disk is kept)
+    uml.py build [--rebuild]                    only build (or find) the cached base image
+    uml.py racoon                               print where racoon is installed in the guests
                                                 (empty, with the reason on stderr, when it is not)
+
 
 Why UML: the host kernel has no PF_KEY and no ESP, so IPsec needs a kernel of its own.
 Everything stays on this machine: a bridge (10.77.0.1/24) with one tap per guest, no uplink.
@@ -45,24 +48,24 @@ One lab per machine: the bridge, the address range and the tap names are fixed. 
 Stdlib only; needs root, linux.uml, uml_mconsole, debootstrap, mkfs.ext4, ip, ssh, ssh-keygen.
 """
 
-import argparse
 import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
+import guests
+from guests import DriverError, kill, processes, quiet, run, sha256_of
+
+NAME = "lab"  # the log prefix
 IMAGE_VERSION = 4  # bump when the build steps change in a way the hash below does not see
 CACHE_DIR = Path(os.environ.get("FLEET_IPSEC_LAB_CACHE", "/var/cache/fleet-ipsec-lab"))
 RUN_DIR = Path("/run/fleet-ipsec-lab")
@@ -137,6 +140,8 @@ MASKED_UNITS = [
     "systemd-update-utmp.service", "systemd-update-utmp-runlevel.service",
 ]
 
+# The guest files are part of the image's hash: any edit, even of the driver's old path in the
+# first comment below, builds a new base image (minutes) and drops the cached one.
 GUEST_INIT = r"""#!/bin/sh
 # fleet.ipsec lab (molecule/lab/lab.py): identity and network from the kernel command line.
 set -eu
@@ -218,21 +223,7 @@ PrintLastLog no
 
 
 def log(msg):
-    print(f"lab: {msg}", file=sys.stderr, flush=True)
-
-
-class LabError(Exception):
-    pass
-
-
-def run(cmd, check=True, **kw):
-    return subprocess.run(cmd, check=check, text=True, **kw)
-
-
-def quiet(cmd):
-    """Run a command whose failure is expected during cleanup; return True on success."""
-    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                          check=False).returncode == 0
+    guests.say(NAME, msg)
 
 
 # ---------------------------------------------------------------- base image
@@ -240,7 +231,7 @@ def quiet(cmd):
 def kernel_version():
     out = run([KERNEL, "--version"], capture_output=True).stdout.strip()
     if not (UML_MODULES / out).is_dir():
-        raise LabError(f"{KERNEL} is {out!r} but {UML_MODULES / out} is missing")
+        raise DriverError(f"{KERNEL} is {out!r} but {UML_MODULES / out} is missing")
     return out
 
 
@@ -248,7 +239,7 @@ def host_suite():
     for line in Path("/etc/os-release").read_text().splitlines():
         if line.startswith("VERSION_CODENAME="):
             return line.split("=", 1)[1].strip('"')
-    raise LabError("no VERSION_CODENAME in /etc/os-release: pass --suite")
+    raise DriverError("no VERSION_CODENAME in /etc/os-release: pass --suite")
 
 
 def apt_mirror(suite):
@@ -276,7 +267,7 @@ def apt_mirror(suite):
                 words = re.sub(r"\[[^]]*\]", "", line.split("#", 1)[0]).split()
                 if len(words) >= 4 and words[0] == "deb" and words[2] == suite and "main" in words[3:]:
                     return words[1]
-    raise LabError(f"no apt source for suite {suite!r} with component main: pass --mirror")
+    raise DriverError(f"no apt source for suite {suite!r} with component main: pass --mirror")
 
 
 def image_spec(suite, mirror, racoon=None):
@@ -295,18 +286,10 @@ def checkout_dir():
     return Path(__file__).resolve().parents[2]
 
 
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def expected_sha256(env):
     expected = (env.get("FLEET_IPSEC_RACOON_SHA256") or RACOON_SHA256).strip().lower()
     if not re.fullmatch(r"[0-9a-f]{64}", expected):
-        raise LabError(f"FLEET_IPSEC_RACOON_SHA256={expected!r} is not a sha256 hex digest")
+        raise DriverError(f"FLEET_IPSEC_RACOON_SHA256={expected!r} is not a sha256 hex digest")
     return expected
 
 
@@ -335,11 +318,11 @@ def racoon_source(env=None, checkout=None):
             return download(given, expected), expected
         path = Path(given)
         if not path.is_file():
-            raise LabError(f"FLEET_IPSEC_RACOON_SOURCE: {given} is not a file")
+            raise DriverError(f"FLEET_IPSEC_RACOON_SOURCE: {given} is not a file")
         actual = sha256_of(path)
         if actual != expected:
-            raise LabError(f"racoon source {path}: sha256 mismatch, expected {expected}, "
-                           f"actual {actual} (set FLEET_IPSEC_RACOON_SHA256 for another tarball)")
+            raise DriverError(f"racoon source {path}: sha256 mismatch, expected {expected}, "
+                              f"actual {actual} (set FLEET_IPSEC_RACOON_SHA256 for another tarball)")
         return path, actual
     for candidate in vendor_tarballs(checkout):
         if sha256_of(candidate) == expected:
@@ -369,17 +352,14 @@ def download(url, expected):
     target.parent.mkdir(parents=True, exist_ok=True)
     # A private partial file: two labs downloading at once must not write into each other's.
     fd, partial = tempfile.mkstemp(prefix=f"{target.name}.", suffix=".partial", dir=target.parent)
-    log(f"downloading {url}")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            shutil.copyfileobj(response, out)
-        actual = sha256_of(partial)
-        if actual != expected:
-            raise LabError(f"racoon source {url}: sha256 mismatch, expected {expected}, "
-                           f"actual {actual} (set FLEET_IPSEC_RACOON_SHA256 for another tarball)")
+        guests.download(url, partial, expected, NAME)
         os.replace(partial, target)
+    except DriverError as e:
+        raise DriverError(f"racoon source {e} (set FLEET_IPSEC_RACOON_SHA256 for another tarball)") from None
     except OSError as e:  # URLError is an OSError
-        raise LabError(f"racoon source {url}: {e}") from None
+        raise DriverError(f"racoon source {url}: {e}") from None
     finally:
         Path(partial).unlink(missing_ok=True)
     return target
@@ -420,18 +400,18 @@ def ensure_racoon(tarball, sha256):
                 try:
                     run(list(cmd), cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
                 except (subprocess.CalledProcessError, FileNotFoundError):
-                    raise LabError(f"racoon build failed at {' '.join(cmd[:2])}: see {buildlog}") from None
+                    raise DriverError(f"racoon build failed at {' '.join(cmd[:2])}: see {buildlog}") from None
             step("tar", "-xzf", str(tarball), "-C", str(tmp), cwd=tmp)
             source = next((p for p in tmp.iterdir() if (p / "configure.ac").is_file()), None)
             if source is None:
-                raise LabError(f"racoon source {tarball}: no top directory with configure.ac")
+                raise DriverError(f"racoon source {tarball}: no top directory with configure.ac")
             step("./bootstrap", cwd=source)
             step("./configure", *RACOON_CONFIGURE, cwd=source)
             step("make", f"-j{os.cpu_count() or 2}", cwd=source)
             step("make", "install", f"DESTDIR={tmp / 'stage'}", cwd=source)
             for program in RACOON_PROGRAMS.values():
                 if not (tmp / "stage" / program.lstrip("/")).is_file():
-                    raise LabError(f"racoon build installed no {program}: see {buildlog}")
+                    raise DriverError(f"racoon build installed no {program}: see {buildlog}")
             took = time.monotonic() - started
             out.write(f"+ built in {took:.0f} s\n")
         (tmp / "stage").rename(stage)
@@ -473,7 +453,7 @@ def ensure_image(suite=None, mirror=None, rebuild=False):
         finally:
             remove_build_dir(tmp)
         # Superseded images go, except one that running guests boot from: their inode would
-        # survive, but `lab.py reboot` boots again from the path.
+        # survive, but `uml.py reboot` boots again from the path.
         in_use = {word for pid, sid, argv in processes() for word in argv if word.startswith("ubd")}
         for old in CACHE_DIR.glob("base-*"):
             if old.stem != image.stem and not any(str(old.with_suffix(".img")) in w for w in in_use):
@@ -502,7 +482,7 @@ def build_image(spec, tmp, image, racoon_stage=None):
                  spec["suite"], str(root), spec["mirror"]], stdout=out, stderr=subprocess.STDOUT,
                 env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
         except subprocess.CalledProcessError:
-            raise LabError(f"debootstrap failed, see {buildlog}") from None
+            raise DriverError(f"debootstrap failed, see {buildlog}") from None
     # Kernel modules of the UML kernel, with their index.
     kver = spec["kernel"]
     shutil.copytree(UML_MODULES / kver, root / "usr/lib/modules" / kver, symlinks=True)
@@ -547,11 +527,11 @@ def build_image(spec, tmp, image, racoon_stage=None):
 
 def guest_table(names):
     if len(set(names)) != len(names) or not names or len(names) > MAX_GUESTS:
-        raise LabError(f"--guests needs 1 to {MAX_GUESTS} distinct names")
+        raise DriverError(f"--guests needs 1 to {MAX_GUESTS} distinct names")
     table = []
     for i, name in enumerate(names, 1):
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", name):
-            raise LabError(f"guest name {name!r}: use lower-case letters, digits and '-'")
+            raise DriverError(f"guest name {name!r}: use lower-case letters, digits and '-'")
         table.append({
             "name": name, "index": i, "address": f"{NET}.{10 + i}",
             "lan": f"10.101.{i}.0/24", "lan_address": f"10.101.{i}.1",
@@ -567,12 +547,12 @@ def links():
     return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines()]
 
 
-def network_up(guests):
+def network_up(table):
     out = run(["ip", "-o", "-4", "addr", "show"], capture_output=True).stdout
     for line in out.splitlines():
         words = line.split()
         if words[3].startswith(NET + ".") and words[1] != BRIDGE:
-            raise LabError(f"{NET}.0/24 is already in use on {words[1]}")
+            raise DriverError(f"{NET}.0/24 is already in use on {words[1]}")
     # No multicast snooping: IPv6 neighbour discovery is multicast, and nothing here sends MLD
     # queries, so a snooping bridge would have only the guests' own reports to go by.
     run(["ip", "link", "add", BRIDGE, "type", "bridge", "stp_state", "0", "forward_delay", "0",
@@ -582,7 +562,7 @@ def network_up(guests):
     run(["ip", "-6", "addr", "add", BRIDGE_ADDRESS6, "dev", BRIDGE, "nodad"])
     Path(f"/proc/sys/net/ipv4/conf/{BRIDGE}/forwarding").write_text("0\n")  # no routing out
     run(["ip", "link", "set", BRIDGE, "up"])
-    for g in guests:
+    for g in table:
         run(["ip", "tuntap", "add", "dev", g["tap"], "mode", "tap"])
         run(["ip", "link", "set", g["tap"], "master", BRIDGE, "up"])
 
@@ -595,33 +575,11 @@ def network_down():
         quiet(["ip", "link", "del", BRIDGE])
 
 
-def processes():
-    """(pid, session id, argv) of every live process on the host."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()  # state ppid pgrp sid
-        except OSError:
-            continue
-        if fields[0] != "Z":
-            yield int(proc.name), int(fields[3]), argv
-
-
 def uml_sessions():
     """This lab's UML processes by session: each guest runs in a session led by its kernel."""
     procs = list(processes())
     leaders = {pid for pid, sid, argv in procs if pid == sid and f"uml_dir={UML_DIR}" in argv}
     return {leader: [pid for pid, sid, argv in procs if sid == leader] for leader in leaders}
-
-
-def kill(pids):
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def stop_guests():
@@ -643,27 +601,7 @@ def stop_guests():
     while uml_sessions() and time.monotonic() < deadline:
         time.sleep(0.1)
     if uml_sessions():
-        raise LabError(f"UML processes survived SIGKILL: {uml_sessions()}")
-
-
-STATE_FILES = ["lab.json", "id_ed25519", "id_ed25519.pub", "ssh_config", "known_hosts",
-               "inventory.yml"]
-STATE_GLOBS = ["*.cow", "*.console.log"]
-
-
-def clean_state(state):
-    """Remove what `up` wrote into a state directory, and the directory if that leaves it empty."""
-    if not state.is_dir():
-        return
-    for name in STATE_FILES:
-        (state / name).unlink(missing_ok=True)
-    for pattern in STATE_GLOBS:
-        for path in state.glob(pattern):
-            path.unlink()
-    try:
-        state.rmdir()
-    except OSError:
-        pass
+        raise DriverError(f"UML processes survived SIGKILL: {uml_sessions()}")
 
 
 def owner():
@@ -673,73 +611,8 @@ def owner():
         return None
 
 
-def teardown(state):
-    """Remove the machine's lab (guests, taps, bridge, runtime files) and the given state files.
-
-    Refuses to touch running guests that belong to another state directory."""
-    current = owner()
-    if current and current != state and uml_sessions():
-        raise LabError(f"the lab is up for {current}: run `lab.py down --state {current}`")
-    stop_guests()
-    for directory in (current, state):
-        if directory:
-            clean_state(directory)
-    network_down()
-    shutil.rmtree(RUN_DIR, ignore_errors=True)
-
-
-# ---------------------------------------------------------------- up / down / status
-
-def write_ssh_config(state, guests):
-    lines = ["# written by molecule/lab/lab.py up, removed by lab.py down"]
-    for g in guests:
-        lines += [f"Host {g['name']} {g['address']}", f"  HostName {g['address']}"]
-    lines += [
-        "Host *",
-        "  User root",
-        f"  IdentityFile {state / 'id_ed25519'}",
-        "  IdentitiesOnly yes",
-        f"  UserKnownHostsFile {state / 'known_hosts'}",
-        "  GlobalKnownHostsFile /dev/null",
-        "  StrictHostKeyChecking accept-new",  # host keys are made at each guest's first boot
-        "  ControlMaster auto",
-        f"  ControlPath {SSH_DIR}/%C",
-        "  ControlPersist 10m",
-        "  ServerAliveInterval 10",
-        "  ConnectTimeout 10",
-        "  LogLevel ERROR",
-    ]
-    (state / "ssh_config").write_text("\n".join(lines) + "\n")
-
-
-def write_inventory(state, guests, racoon_prefix):
-    q = json.dumps  # a JSON string is a valid YAML scalar
-    lines = ["# written by molecule/lab/lab.py up, removed by lab.py down",
-             "all:", "  children:", "    lab:", "      hosts:"]
-    for g in guests:
-        lines += [f"        {g['name']}:",
-                  f"          ansible_host: {q(g['address'])}",
-                  f"          fleet_lab_lan: {q(g['lan'])}",
-                  f"          fleet_lab_lan_address: {q(g['lan_address'])}",
-                  f"          fleet_lab_address6: {q(g['address6'])}",
-                  f"          fleet_lab_lan6: {q(g['lan6'])}",
-                  f"          fleet_lab_lan_address6: {q(g['lan_address6'])}",
-                  # Where racoon is installed in this guest; empty: nowhere (strongSwan only).
-                  f"          fleet_lab_racoon_prefix: {q(racoon_prefix)}"]
-    lines += ["      vars:",
-              "        ansible_user: root",
-              "        ansible_python_interpreter: /usr/bin/python3",
-              f"        ansible_ssh_private_key_file: {q(str(state / 'id_ed25519'))}",
-              f"        ansible_ssh_common_args: {q('-F ' + str(state / 'ssh_config'))}",
-              # Ansible's own masters would outlive `down` in ~/.ansible/cp, connected to a
-              # guest that is gone: keep them where `down` finds and closes them.
-              "        ansible_ssh_args: " + q("-o ControlMaster=auto -o ControlPersist=10m "
-                                               f"-o ControlPath={SSH_DIR}/%C"),
-              "        ansible_ssh_pipelining: true"]
-    (state / "inventory.yml").write_text("\n".join(lines) + "\n")
-
-
 def boot(state, image, g, pubkey, mem):
+    """Start one guest's kernel; `pubkey` is the bare ed25519 key, short enough for its command line."""
     args = [
         KERNEL, f"umid={g['umid']}", f"uml_dir={UML_DIR}", f"mem={mem}",
         f"ubd0={state / (g['name'] + '.cow')},{image}", "root=/dev/ubda", "rw",
@@ -755,176 +628,9 @@ def boot(state, image, g, pubkey, mem):
         f"lab.gw6={BRIDGE_ADDRESS6.split('/', maxsplit=1)[0]}",
     ]
     with open(state / f"{g['name']}.console.log", "w") as console:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=console,
+        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=console,  # pylint: disable=consider-using-with
                                 stderr=subprocess.STDOUT, start_new_session=True,
                                 env=dict(os.environ, TMPDIR="/dev/shm"))  # guest RAM on tmpfs
-    return proc
-
-
-def ssh_ok(state, name, timeout=3):
-    return quiet(["ssh", "-F", str(state / "ssh_config"), "-o", "ControlMaster=no",
-                  "-o", f"ConnectTimeout={timeout}", "-o", "BatchMode=yes", name, "true"])
-
-
-def wait_ssh(state, g, proc, started, timeout):
-    while time.monotonic() - started < timeout:
-        if proc.poll() is not None:
-            raise LabError(f"{g['name']}: UML exited with {proc.returncode}\n" + console_tail(state, g))
-        try:  # a cheap probe first: ssh itself would sit out the ARP timeout (3 s) each time
-            socket.create_connection((g["address"], 22), timeout=0.5).close()
-        except OSError:
-            time.sleep(0.2)
-            continue
-        if ssh_ok(state, g["name"]):
-            return time.monotonic() - started
-        time.sleep(0.2)
-    raise LabError(f"{g['name']}: no SSH after {timeout} s\n" + console_tail(state, g))
-
-
-def wait_all(state, guests, procs, started, timeout):
-    """Wait for SSH on all guests at once; daemon threads, so Ctrl-C is not held up."""
-    results = {}
-
-    def wait(g):
-        try:
-            results[g["name"]] = wait_ssh(state, g, procs[g["name"]], started, timeout)
-        except LabError as e:
-            results[g["name"]] = e
-
-    threads = [threading.Thread(target=wait, args=(g,), daemon=True) for g in guests]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    errors = [str(r) for r in results.values() if isinstance(r, LabError)]
-    if errors:
-        raise LabError("\n".join(errors))
-    return results
-
-
-def console_tail(state, g, lines=25):
-    try:
-        text = (state / f"{g['name']}.console.log").read_text(errors="replace")
-    except OSError:
-        return ""
-    return "".join(f"  | {line}\n" for line in text.splitlines()[-lines:])
-
-
-def cmd_up(args):
-    state = Path(args.state).resolve()
-    guests = guest_table(args.guests.split(","))
-    image = ensure_image(args.suite, args.mirror)
-    racoon_prefix = racoon_prefix_of(image)
-    for g in guests:
-        g["racoon_prefix"] = racoon_prefix
-    teardown(state)  # leftovers of an earlier (crashed) run, ours or a dead foreign one
-    state.mkdir(parents=True, exist_ok=True)
-    for d in (UML_DIR, SSH_DIR):
-        d.mkdir(parents=True, exist_ok=True)
-    OWNER_FILE.write_text(f"{state}\n")
-    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fleet-ipsec-lab",
-         "-f", str(state / "id_ed25519")])
-    pubkey = (state / "id_ed25519.pub").read_text().split()[1]
-    write_ssh_config(state, guests)
-    write_inventory(state, guests, racoon_prefix)
-    try:
-        network_up(guests)
-        started = time.monotonic()
-        procs = {g["name"]: boot(state, image, g, pubkey, args.mem) for g in guests}
-        for g in guests:
-            g["pid"] = procs[g["name"]].pid
-        info = {"state": str(state), "image": str(image), "bridge": BRIDGE,
-                "bridge_address": BRIDGE_ADDRESS, "guests": guests, "racoon_prefix": racoon_prefix,
-                "mem": args.mem}
-        (state / "lab.json").write_text(json.dumps(info, indent=1) + "\n")
-        ready = wait_all(state, guests, procs, started, args.timeout)
-    except BaseException:
-        if not args.keep_on_failure:
-            log("up failed: tearing down (use --keep-on-failure to look around)")
-            for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not leave half a lab
-                signal.signal(sig, signal.SIG_IGN)
-            teardown(state)
-        raise
-    total = time.monotonic() - started
-    for g in guests:
-        log(f"{g['name']}: {g['address']} {g['address6']} lan {g['lan']} {g['lan6']} "
-            f"ssh ready after {ready[g['name']]:.1f} s")
-    info["boot_seconds"] = round(total, 1)
-    (state / "lab.json").write_text(json.dumps(info, indent=1) + "\n")
-    log(f"{len(guests)} guest(s) up in {total:.1f} s; ssh -F {state / 'ssh_config'} "
-        f"{guests[0]['name']}; inventory {state / 'inventory.yml'}")
-    return 0
-
-
-def cmd_reboot(args):
-    """Power-cycle one guest: halt it, boot it again from its own copy-on-write file.
-
-    Not `reboot` inside the guest: UML re-executes itself then, but cannot open its tap again,
-    so the guest would come back without a network.
-    """
-    state = Path(args.state).resolve()
-    info = json.loads((state / "lab.json").read_text())
-    g = next((g for g in info["guests"] if g["name"] == args.guest), None)
-    if g is None:
-        raise LabError(f"no guest {args.guest!r} in {state}")
-    leader = g["pid"]
-    kill(pid for pid, sid, argv in processes() if argv[0].startswith(f"ssh: {SSH_DIR}/"))
-    mconsole = str(UML_DIR / g["umid"] / "mconsole")
-    # A power cut, except that the disk is synced first (SysRq s): without it the guest's
-    # copy-on-write file can miss what it wrote since boot (its SSH host key, measured).
-    quiet(["uml_mconsole", mconsole, "sysrq", "s"])
-    time.sleep(1)
-    quiet(["uml_mconsole", mconsole, "halt"])
-    deadline = time.monotonic() + 10
-    while leader in uml_sessions() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    kill(uml_sessions().get(leader, []))
-    while leader in uml_sessions():
-        time.sleep(0.1)
-    shutil.rmtree(UML_DIR / g["umid"], ignore_errors=True)  # UML refuses a umid still in use
-    pubkey = (state / "id_ed25519.pub").read_text().split()[1]
-    started = time.monotonic()
-    proc = boot(state, Path(info["image"]), g, pubkey, info.get("mem", "160M"))
-    g["pid"] = proc.pid
-    (state / "lab.json").write_text(json.dumps(info, indent=1) + "\n")
-    took = wait_ssh(state, g, proc, started, args.timeout)
-    log(f"{g['name']}: rebooted, ssh ready after {took:.1f} s")
-    return 0
-
-
-def cmd_down(args):
-    state = Path(args.state).resolve()
-    current = owner()
-    if current and current != state and uml_sessions():
-        log(f"the lab is up for {current}, not {state}: leaving it running")
-        clean_state(state)
-        return 0
-    teardown(state)
-    log("down: guests stopped, taps and bridge removed")
-    return 0
-
-
-def cmd_status(args):
-    state = Path(args.state).resolve() if args.state else owner()
-    sessions = uml_sessions()
-    try:
-        info = json.loads((state / "lab.json").read_text()) if state else None
-    except (OSError, ValueError):
-        info = None
-    if not info:
-        print(f"lab: not up ({len(sessions)} stray UML guest(s), bridge "
-              f"{'present' if BRIDGE in links() else 'absent'})")
-        return 1
-    print(f"lab: state {info['state']}, image {info['image']}")
-    ok = True
-    for g in info["guests"]:
-        alive = g["pid"] in sessions
-        reachable = alive and ssh_ok(state, g["name"])
-        ok = ok and reachable
-        print(f"  {g['name']:<10} {g['address']:<12} {g.get('address6', ''):<10} "
-              f"lan {g['lan']:<15} pid {g['pid']:<8} "
-              f"{'running' if alive else 'stopped'}, ssh {'ok' if reachable else 'no'}")
-    return 0 if ok else 1
 
 
 def racoon_prefix_of(image):
@@ -932,8 +638,185 @@ def racoon_prefix_of(image):
     try:
         spec = json.loads(image.with_suffix(".json").read_text())
     except FileNotFoundError:
-        raise LabError(f"{image} has no spec beside it: run `lab.py build --rebuild`") from None
+        raise DriverError(f"{image} has no spec beside it: run `uml.py build --rebuild`") from None
     return (spec.get("racoon") or {}).get("prefix", "")
+
+
+# ---------------------------------------------------------------- the backend
+
+class Uml(guests.Backend):
+    """User-mode-linux guests on the lab's bridge; one lab per machine."""
+
+    name = NAME
+    script = "molecule/guests/uml.py"
+    record = "lab.json"
+    machines = "guests"
+    per_guest_files = ("*.cow", "*.console.log")
+    key_comment = "fleet-ipsec-lab"
+    group = "lab"
+    program = "UML"
+    # Host keys are made at each guest's first boot; the addresses are the lab's own.
+    host_key_checking = "accept-new"
+    ssh_options = {"ControlMaster": "auto", "ControlPath": f"{SSH_DIR}/%C", "ControlPersist": "10m"}
+    needs_root = "bridge, taps, debootstrap"
+    status_finds_state = True
+    help = {
+        "up": "build or reuse the base image, boot the guests, wait for SSH",
+        "down": "stop the guests, remove taps, bridge and state files",
+        "status": "show the guests of the lab that is up",
+    }
+
+    def teardown(self, state):
+        """Remove the machine's lab (guests, taps, bridge, runtime files) and the given state files.
+
+        Refuses to touch running guests that belong to another state directory."""
+        current = owner()
+        if current and current != state and uml_sessions():
+            raise DriverError(f"the lab is up for {current}: run `uml.py down --state {current}`")
+        stop_guests()
+        for directory in (current, state):
+            if directory:
+                self.clean(directory)
+        network_down()
+        shutil.rmtree(RUN_DIR, ignore_errors=True)
+
+    def claim(self, state):
+        for d in (UML_DIR, SSH_DIR):
+            d.mkdir(parents=True, exist_ok=True)
+        OWNER_FILE.write_text(f"{state}\n")
+
+    def ssh_host(self, machine):
+        return [machine["name"], machine["address"]], machine["address"], None
+
+    def host_vars(self, machine):
+        return {
+            "ansible_host": machine["address"],
+            "fleet_lab_lan": machine["lan"],
+            "fleet_lab_lan_address": machine["lan_address"],
+            "fleet_lab_address6": machine["address6"],
+            "fleet_lab_lan6": machine["lan6"],
+            "fleet_lab_lan_address6": machine["lan_address6"],
+            # Where racoon is installed in this guest; empty: nowhere (strongSwan only).
+            "fleet_lab_racoon_prefix": machine["racoon_prefix"],
+        }
+
+    def group_vars(self, state, info):
+        return {
+            # Ansible's own masters would outlive `down` in ~/.ansible/cp, connected to a
+            # guest that is gone: keep them where `down` finds and closes them.
+            "ansible_ssh_args": f"-o ControlMaster=auto -o ControlPersist=10m -o ControlPath={SSH_DIR}/%C",
+            "ansible_ssh_pipelining": True,
+        }
+
+    def before_boot(self, state, machines, info, pubkey):
+        network_up(machines)
+
+    def boot(self, state, machine, info, pubkey):
+        return boot(state, Path(info["image"]), machine, pubkey.split()[1], info.get("mem", "160M"))
+
+    def reachable(self, machine):
+        # ssh itself would sit out the ARP timeout (3 s) each time the guest is not up yet
+        try:
+            socket.create_connection((machine["address"], 22), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+
+    def describe(self, machine):
+        return (f"{machine['address']} {machine.get('address6', '')} "
+                f"lan {machine['lan']} {machine.get('lan6', '')}")
+
+    def running(self, state, info):
+        sessions = uml_sessions()
+        return {g["name"]: g["pid"] for g in info["guests"] if g["pid"] in sessions}
+
+    def summary(self, state, info):
+        return f"state {info['state']}, image {info['image']}"
+
+    def not_up(self, state):
+        return (f"not up ({len(uml_sessions())} stray UML guest(s), bridge "
+                f"{'present' if BRIDGE in links() else 'absent'})")
+
+    def current_state(self):
+        return owner()
+
+    def down(self, state):
+        current = owner()
+        if current and current != state and uml_sessions():
+            self.log(f"the lab is up for {current}, not {state}: leaving it running")
+            self.clean(state)
+            return 0
+        self.teardown(state)
+        self.log("down: guests stopped, taps and bridge removed")
+        return 0
+
+    def cmd_up(self, args):
+        state = Path(args.state).resolve()
+        table = guest_table(args.guests.split(","))
+        image = ensure_image(args.suite, args.mirror)
+        racoon_prefix = racoon_prefix_of(image)
+        for g in table:
+            g["racoon_prefix"] = racoon_prefix
+        info = {"state": str(state), "image": str(image), "bridge": BRIDGE, "bridge_address": BRIDGE_ADDRESS,
+                "guests": table, "racoon_prefix": racoon_prefix, "mem": args.mem, "user": "root",
+                "python": "/usr/bin/python3"}
+        return self.up(state, table, info, args.timeout, args.keep_on_failure)
+
+    def cmd_reboot(self, args):
+        """Power-cycle one guest: halt it, boot it again from its own copy-on-write file.
+
+        Not `reboot` inside the guest: UML re-executes itself then, but cannot open its tap again,
+        so the guest would come back without a network.
+        """
+        state = Path(args.state).resolve()
+        info = self.read_record(state)
+        if info is None:
+            raise DriverError(f"no lab in {state}")
+        g = next((g for g in info["guests"] if g["name"] == args.guest), None)
+        if g is None:
+            raise DriverError(f"no guest {args.guest!r} in {state}")
+        leader = g["pid"]
+        kill(pid for pid, sid, argv in processes() if argv[0].startswith(f"ssh: {SSH_DIR}/"))
+        mconsole = str(UML_DIR / g["umid"] / "mconsole")
+        # A power cut, except that the disk is synced first (SysRq s): without it the guest's
+        # copy-on-write file can miss what it wrote since boot (its SSH host key, measured).
+        quiet(["uml_mconsole", mconsole, "sysrq", "s"])
+        time.sleep(1)
+        quiet(["uml_mconsole", mconsole, "halt"])
+        deadline = time.monotonic() + 10
+        while leader in uml_sessions() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        kill(uml_sessions().get(leader, []))
+        while leader in uml_sessions():
+            time.sleep(0.1)
+        shutil.rmtree(UML_DIR / g["umid"], ignore_errors=True)  # UML refuses a umid still in use
+        started = time.monotonic()
+        proc = self.boot(state, g, info, (state / "id_ed25519.pub").read_text())
+        g["pid"] = proc.pid
+        self.write_record(state, info)
+        took = self.wait_ready(state, g, proc, started, args.timeout)
+        self.log(f"{g['name']}: rebooted, ssh ready after {took:.1f} s")
+        return 0
+
+    def add_commands(self, sub, up):
+        def image_opts(sp):
+            sp.add_argument("--suite", help="Debian suite of the guests (default: the host's)")
+            sp.add_argument("--mirror", help="Debian mirror (default: the one apt is configured with)")
+
+        up.add_argument("--guests", default="g1,g2", help="comma-separated guest names (default g1,g2)")
+        up.add_argument("--mem", default="160M", help="guest memory (default 160M)")
+        image_opts(up)
+        build = sub.add_parser("build", help="build (or find) the cached base image, print its path")
+        build.add_argument("--rebuild", action="store_true")
+        image_opts(build)
+        build.set_defaults(func=cmd_build)
+        reboot = sub.add_parser("reboot", help="power-cycle one guest (halt, boot from its own disk)")
+        reboot.add_argument("--state", required=True)
+        reboot.add_argument("--timeout", type=float, default=self.timeout, help="seconds to wait for SSH")
+        reboot.add_argument("guest")
+        reboot.set_defaults(func=self.cmd_reboot)
+        racoon = sub.add_parser("racoon", help="print where the guests have racoon ('' if not, and why)")
+        racoon.set_defaults(func=cmd_racoon)
 
 
 def cmd_racoon(args):
@@ -951,57 +834,7 @@ def cmd_build(args):
     return 0
 
 
-def interrupted(signum, frame):
-    raise KeyboardInterrupt
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    sub = p.add_subparsers(dest="command", required=True)
-
-    def image_opts(sp):
-        sp.add_argument("--suite", help="Debian suite of the guests (default: the host's)")
-        sp.add_argument("--mirror", help="Debian mirror (default: the one apt is configured with)")
-
-    up = sub.add_parser("up", help="build or reuse the base image, boot the guests, wait for SSH")
-    up.add_argument("--state", required=True, help="directory for keys, COW files, inventory")
-    up.add_argument("--guests", default="g1,g2", help="comma-separated guest names (default g1,g2)")
-    up.add_argument("--mem", default="160M", help="guest memory (default 160M)")
-    up.add_argument("--timeout", type=float, default=120, help="seconds to wait for SSH")
-    up.add_argument("--keep-on-failure", action="store_true", help="do not tear down a failed up")
-    image_opts(up)
-    up.set_defaults(func=cmd_up)
-    down = sub.add_parser("down", help="stop the guests, remove taps, bridge and state files")
-    down.add_argument("--state", required=True)
-    down.set_defaults(func=cmd_down)
-    status = sub.add_parser("status", help="show the guests of the lab that is up")
-    status.add_argument("--state", help="default: the state directory of the lab that is up")
-    status.set_defaults(func=cmd_status)
-    build = sub.add_parser("build", help="build (or find) the cached base image, print its path")
-    build.add_argument("--rebuild", action="store_true")
-    image_opts(build)
-    build.set_defaults(func=cmd_build)
-    reboot = sub.add_parser("reboot", help="power-cycle one guest (halt, boot from its own disk)")
-    reboot.add_argument("--state", required=True)
-    reboot.add_argument("--timeout", type=float, default=120, help="seconds to wait for SSH")
-    reboot.add_argument("guest")
-    reboot.set_defaults(func=cmd_reboot)
-    racoon = sub.add_parser("racoon", help="print where the guests have racoon ('' if not, and why)")
-    racoon.set_defaults(func=cmd_racoon)
-
-    args = p.parse_args(argv)
-    signal.signal(signal.SIGTERM, interrupted)  # a CI timeout: clean up as for Ctrl-C
-    if os.geteuid() != 0:
-        p.error("needs root (bridge, taps, debootstrap)")
-    try:
-        return args.func(args)
-    except (LabError, subprocess.CalledProcessError) as e:
-        log(f"error: {e}")
-        return 1
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 130
-
+BACKEND = Uml()
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guests.main(BACKEND, __doc__))

@@ -1,17 +1,19 @@
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Boot and tear down a pair of qemu VMs from an image profile.
+"""The test-guest driver's qemu backend: one or two VMs from an image profile.
 
-The `freebsd` molecule scenario runs its two FreeBSD VMs through this driver; tests/vmpair boots
-the lab's Debian root filesystem with it. It also works on its own (run it with python3; no root
-needed, only read-write access to /dev/kvm for hardware acceleration):
+The `freebsd` molecule scenario runs its two FreeBSD VMs through it; tests/vmpair boots the lab's
+Debian root filesystem with it. guests.py beside it is the shared part of the driver (command line,
+state directory, SSH, inventory, waiting); this file is what qemu does its own way: profiles, the
+image cache, the accelerator, first-boot seeds and qemu's command line. It also works on its own
+(run it with python3; no root needed, only read-write access to /dev/kvm for hardware acceleration):
 
-    vmpair.py up --profile P --state DIR [--vms a,b] [--set KEY=VALUE]...  boot, wait for SSH
-    vmpair.py down --state DIR                          stop the VMs, delete their disks and state
-    vmpair.py status --state DIR                        show the VMs and whether SSH answers
-    vmpair.py fetch --profile P [--set KEY=VALUE]...    download, verify and cache the image only
-    vmpair.py accel                                     the accelerator `--accel auto` picks, and why
+    qemu.py up --profile P --state DIR [--vms a,b] [--set KEY=VALUE]...  boot, wait for SSH
+    qemu.py down --state DIR                          stop the VMs, delete their disks and state
+    qemu.py status --state DIR                        show the VMs and whether SSH answers
+    qemu.py fetch --profile P [--set KEY=VALUE]...    download, verify and cache the image only
+    qemu.py accel                                     the accelerator `--accel auto` picks, and why
 
 A profile (JSON; `--profile NAME` reads profiles/NAME.json beside this file, anything else is a
 path) says everything that is particular to an image; nothing else here knows about one:
@@ -42,7 +44,6 @@ Stdlib only; needs qemu-system-x86_64, qemu-img, ssh, ssh-keygen, and genisoimag
 seeded profiles.
 """
 
-import argparse
 import bz2
 import fcntl
 import gzip
@@ -53,22 +54,23 @@ import lzma
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+import guests
+from guests import DriverError, processes, run
+
+NAME = "vmpair"  # the log prefix
 HERE = Path(__file__).resolve().parent
 PROFILE_DIR = HERE / "profiles"
 DEFAULT_VMS = "vm1,vm2"
 DEFAULT_PRIVATE_NET = "10.78.0.0/24"
-STATE_FILE = "vmpair.json"
 TOKEN = re.compile(r"@([a-z][a-z0-9_]*)@")
 KVM_GET_API_VERSION = 0xAE00
 KVM_CREATE_VM = 0xAE01
@@ -82,24 +84,7 @@ PROFILE_DEFAULTS = {
 
 
 def log(msg):
-    print(f"vmpair: {msg}", file=sys.stderr, flush=True)
-
-
-class VmPairError(Exception):
-    pass
-
-
-def run(cmd, check=True, **kw):
-    return subprocess.run(cmd, check=check, text=True, **kw)
-
-
-def quiet(cmd, timeout=None):
-    """Run a command whose failure is expected (probes, cleanup); return True on success."""
-    try:
-        return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              check=False, timeout=timeout).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
+    guests.say(NAME, msg)
 
 
 # ---------------------------------------------------------------- profiles and tokens
@@ -109,7 +94,7 @@ def expand(text, tokens, where="profile"):
     def one(match):
         name = match.group(1)
         if name not in tokens:
-            raise VmPairError(f"{where}: unknown token @{name}@ (known: {', '.join(sorted(tokens))})")
+            raise DriverError(f"{where}: unknown token @{name}@ (known: {', '.join(sorted(tokens))})")
         return str(tokens[name])
     return TOKEN.sub(one, text)
 
@@ -122,26 +107,26 @@ def load_profile(spec):
     try:
         data = json.loads(path.read_text())
     except OSError as e:
-        raise VmPairError(f"profile {spec}: {e.strerror}: {path}") from None
+        raise DriverError(f"profile {spec}: {e.strerror}: {path}") from None
     except ValueError as e:
-        raise VmPairError(f"profile {path}: not JSON: {e}") from None
+        raise DriverError(f"profile {path}: not JSON: {e}") from None
     unknown = sorted(set(data) - set(PROFILE_DEFAULTS) - {"description", "image"})
     if unknown:
-        raise VmPairError(f"profile {path}: unknown keys {unknown}")
+        raise DriverError(f"profile {path}: unknown keys {unknown}")
     if "image" not in data:
-        raise VmPairError(f"profile {path}: no image")
+        raise DriverError(f"profile {path}: no image")
     profile = {**PROFILE_DEFAULTS, **data, "dir": str(path.resolve().parent), "path": str(path.resolve())}
     image = profile["image"]
     if ("url" in image) == ("path" in image):
-        raise VmPairError(f"profile {path}: image needs exactly one of url and path")
+        raise DriverError(f"profile {path}: image needs exactly one of url and path")
     if "url" in image and not (image.get("checksum_url") or image.get("sha256")):
-        raise VmPairError(f"profile {path}: a downloaded image needs checksum_url or sha256")
+        raise DriverError(f"profile {path}: a downloaded image needs checksum_url or sha256")
     if image.get("compression", "none") not in ("none", "gz", *DECOMPRESSORS):
-        raise VmPairError(f"profile {path}: compression must be none, gz, bz2 or xz")
+        raise DriverError(f"profile {path}: compression must be none, gz, bz2 or xz")
     if image.get("format") not in ("qcow2", "raw"):
-        raise VmPairError(f"profile {path}: image format must be qcow2 or raw")
+        raise DriverError(f"profile {path}: image format must be qcow2 or raw")
     if profile["seed"].get("type") not in ("none", "nocloud"):
-        raise VmPairError(f"profile {path}: seed type must be none or nocloud")
+        raise DriverError(f"profile {path}: seed type must be none or nocloud")
     return profile
 
 
@@ -151,9 +136,9 @@ def profile_vars(profile, settings):
     for item in settings or []:
         key, sep, value = item.partition("=")
         if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", key):
-            raise VmPairError(f"--set {item!r}: use KEY=VALUE with a lower-case KEY")
+            raise DriverError(f"--set {item!r}: use KEY=VALUE with a lower-case KEY")
         if key not in result:
-            raise VmPairError(f"--set {key}: the profile has no such var (vars: {', '.join(sorted(result))})")
+            raise DriverError(f"--set {key}: the profile has no such var (vars: {', '.join(sorted(result))})")
         result[key] = value
     return result
 
@@ -190,7 +175,7 @@ def published_sha256(text, name):
         m = CHECKSUM_BSD.match(line) or CHECKSUM_GNU.match(line)
         if m and m.group("name").lstrip("*./") == name:
             return m.group("sum").lower()
-    raise VmPairError(f"the checksum file lists no SHA-256 for {name}")
+    raise DriverError(f"the checksum file lists no SHA-256 for {name}")
 
 
 def decompressed_name(name, compression):
@@ -213,31 +198,6 @@ def cache_dir():
 def fetch_text(url, timeout=60):
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (profile URLs)
         return response.read().decode("utf-8", errors="replace")
-
-
-def download(url, dest, want_sha256):
-    """Download url to dest, hashing on the way; refuse it if the SHA-256 differs."""
-    digest = hashlib.sha256()
-    started = time.monotonic()
-    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:  # noqa: S310
-        total = int(response.headers.get("Content-Length") or 0)
-        done, shown = 0, -1
-        while True:
-            chunk = response.read(1 << 20)
-            if not chunk:
-                break
-            out.write(chunk)
-            digest.update(chunk)
-            done += len(chunk)
-            tenth = done * 10 // total if total else -1
-            if tenth != shown and tenth >= 0:
-                shown = tenth
-                log(f"downloading {url.rsplit('/', 1)[-1]}: {done >> 20} of {total >> 20} MiB")
-    got = digest.hexdigest()
-    if got != want_sha256:
-        dest.unlink()
-        raise VmPairError(f"{url}: SHA-256 {got} but the publisher lists {want_sha256}: refusing it")
-    log(f"downloaded {url} ({done >> 20} MiB in {time.monotonic() - started:.0f} s), SHA-256 verified")
 
 
 def decompress(src, dest, compression):
@@ -276,7 +236,7 @@ def ensure_image(source, cache=None):
     if "path" in source:
         path = Path(source["path"])
         if not path.is_file():
-            raise VmPairError(f"image {path} does not exist")
+            raise DriverError(f"image {path} does not exist")
         return path
     images = (cache or cache_dir()) / "images"
     images.mkdir(parents=True, exist_ok=True)
@@ -288,7 +248,7 @@ def ensure_image(source, cache=None):
         except (OSError, urllib.error.URLError) as e:
             cached = cached_copies(images, name, source["url"])
             if not cached:
-                raise VmPairError(f"cannot read {source['checksum_url']} ({e}) and no cached image") from None
+                raise DriverError(f"cannot read {source['checksum_url']} ({e}) and no cached image") from None
             log(f"warning: cannot read {source['checksum_url']} ({e}); using the cached {cached[-1].name}")
             return cached[-1]
     image = images / f"{want[:16]}-{name}"
@@ -301,7 +261,7 @@ def ensure_image(source, cache=None):
         tmp = Path(tempfile.mkdtemp(prefix="fetch-", dir=images))  # half-done work stays in here
         try:
             unpacked = compressed = tmp / source["name"]
-            download(source["url"], compressed, want)
+            guests.download(source["url"], compressed, want, NAME)
             if source["compression"] != "none":
                 log(f"decompressing {source['name']}")
                 unpacked = tmp / name
@@ -369,16 +329,16 @@ def plan_vms(names, private_net, ports=None, link_ports=None):
     """Per VM: name, index, SSH port, MACs and private address. `ports` and `link_ports` (lists)
     fix the host ports, for tests; by default free ones are picked."""
     if not 1 <= len(names) <= 2 or len(set(names)) != len(names):
-        raise VmPairError("--vms names one or two distinct VMs (two get a private link)")
+        raise DriverError("--vms names one or two distinct VMs (two get a private link)")
     net = ipaddress.ip_network(private_net)
     if net.version != 4 or net.num_addresses < 16:
-        raise VmPairError(f"--private-net {private_net}: use an IPv4 network of /28 or larger")
+        raise DriverError(f"--private-net {private_net}: use an IPv4 network of /28 or larger")
     ports = ports or free_ports(len(names))
     link_ports = link_ports or free_ports(len(names), socket.SOCK_DGRAM)
     vms = []
     for i, name in enumerate(names, 1):
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", name):
-            raise VmPairError(f"VM name {name!r}: use lower-case letters, digits and '-'")
+            raise DriverError(f"VM name {name!r}: use lower-case letters, digits and '-'")
         address = net.network_address + 10 + i
         vms.append({
             "name": name, "index": i, "ssh_port": ports[i - 1], "link_port": link_ports[i - 1],
@@ -455,7 +415,7 @@ def seed_tool():
     path = shutil.which("xorriso")
     if path:
         return [path, "-as", "mkisofs"]
-    raise VmPairError("a seeded profile needs genisoimage or xorriso (see molecule/vmpair/requirements-apt.txt)")
+    raise DriverError("a seeded profile needs genisoimage or xorriso (see molecule/vmpair/requirements-apt.txt)")
 
 
 def seed_files(profile, tokens):
@@ -466,13 +426,13 @@ def seed_files(profile, tokens):
                             ("network_config", "network-config", 0o644)):
         if not seed.get(key):
             if key != "network_config":
-                raise VmPairError(f"profile {profile['path']}: a nocloud seed needs seed.{key}")
+                raise DriverError(f"profile {profile['path']}: a nocloud seed needs seed.{key}")
             continue
         template = Path(profile["dir"]) / seed[key]
         try:
             text = template.read_text()
         except OSError as e:
-            raise VmPairError(f"seed template {template}: {e.strerror}") from None
+            raise DriverError(f"seed template {template}: {e.strerror}") from None
         files[name] = (mode, expand(text, tokens, str(template)))
     return files
 
@@ -492,259 +452,129 @@ def build_seed(profile, tokens, dest):
                               "-J", "-r", *sorted(files)]
         result = subprocess.run(argv, cwd=tmp, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise VmPairError(f"building the seed failed: {' '.join(argv)}\n{result.stderr}")
+            raise DriverError(f"building the seed failed: {' '.join(argv)}\n{result.stderr}")
     return dest
 
 
-# ---------------------------------------------------------------- processes
+# ---------------------------------------------------------------- the backend
 
 def qemu_processes(state):
     """{VM name: pid} of the live qemu processes of this state directory, found by their command
-    line (`-name vmpair-NAME` and a path in the state directory), not by a pid file."""
+    line (`-name vmpair-NAME` and a path in the state directory)."""
     found = {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or not alive(proc.name):
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
+    for pid, _sid, argv in processes():
         if ("qemu-system" in os.path.basename(argv[0]) and "-name" in argv[:-1]
                 and any(f"{state}/" in arg for arg in argv)):
-            found[argv[argv.index("-name") + 1].removeprefix("vmpair-")] = int(proc.name)
+            found[argv[argv.index("-name") + 1].removeprefix("vmpair-")] = pid
     return found
 
 
-def alive(pid):
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+class Qemu(guests.Backend):
+    """qemu VMs reached through forwarded ports on 127.0.0.1; any number of runs side by side."""
 
+    name = NAME
+    script = "molecule/guests/qemu.py"
+    record = "vmpair.json"
+    machines = "vms"
+    per_guest_files = ("*.qcow2", "*.seed.iso", "*.console.log", "*.qemu.log")
+    key_comment = "vmpair"
+    group = "vmpair"
+    program = "qemu"
+    # Every first boot makes new host keys, behind 127.0.0.1 ports another run may have used.
+    host_key_checking = "no"
+    poll = 2.0  # a refused login behind a forwarded port costs a full SSH attempt
+    timeout = None
+    timeout_default = "the profile's boot_timeout"
+    help = {
+        "up": "boot the VMs from the profile's image and wait for SSH",
+        "down": "stop the VMs, delete their disks and the state files",
+        "status": "show the VMs of a state directory",
+    }
 
-def stop_pids(pids, grace=5.0):
-    """SIGTERM (qemu exits at once; the disks are thrown away anyway), then SIGKILL."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + grace
-        while pids and time.monotonic() < deadline:
-            time.sleep(0.1)
-            pids = [pid for pid in pids if alive(pid)]
-        if not pids:
-            return
-    raise VmPairError(f"qemu processes survived SIGKILL: {pids}")
+    def __init__(self):
+        self.planned = {}  # what cmd_up found and before_boot needs: profile, vars, image, ...
 
+    def stop_guests(self, state):
+        guests.stop(sorted(qemu_processes(state).values()))
 
-STATE_GLOBS = ["*.qcow2", "*.seed.iso", "*.console.log", "*.qemu.log"]
-STATE_FILES = [STATE_FILE, "id_ed25519", "id_ed25519.pub", "ssh_config", "known_hosts", "inventory.yml"]
+    def ssh_host(self, machine):
+        return [machine["name"]], "127.0.0.1", machine["ssh_port"]
 
+    def host_vars(self, machine):
+        return {"ansible_host": "127.0.0.1", "ansible_port": machine["ssh_port"],
+                "vmpair_private_ip": machine["private_ip"]}
 
-def teardown(state):
-    """Stop every VM of the state directory and delete what `up` wrote there (disks included)."""
-    stop_pids(sorted(qemu_processes(state).values()))
-    if not state.is_dir():
-        return
-    for name in STATE_FILES:
-        (state / name).unlink(missing_ok=True)
-    for pattern in STATE_GLOBS:
-        for path in state.glob(pattern):
-            path.unlink()
-    try:
-        state.rmdir()
-    except OSError:
-        pass
-
-
-# ---------------------------------------------------------------- SSH
-
-def write_ssh_config(state, vms, user):
-    lines = ["# written by molecule/vmpair/vmpair.py up, removed by vmpair.py down"]
-    for vm in vms:
-        lines += [f"Host {vm['name']}", "  HostName 127.0.0.1", f"  Port {vm['ssh_port']}"]
-    lines += [
-        "Host *",
-        f"  User {user}",
-        f"  IdentityFile {state / 'id_ed25519'}",
-        "  IdentitiesOnly yes",
-        f"  UserKnownHostsFile {state / 'known_hosts'}",
-        "  GlobalKnownHostsFile /dev/null",
-        "  StrictHostKeyChecking no",  # new host keys at every first boot, same 127.0.0.1 ports
-        "  ConnectTimeout 10",
-        "  ServerAliveInterval 10",
-        "  LogLevel ERROR",
-    ]
-    (state / "ssh_config").write_text("\n".join(lines) + "\n")
-
-
-def write_inventory(state, vms, user, python):
-    q = json.dumps  # a JSON string is a valid YAML scalar
-    lines = ["# written by molecule/vmpair/vmpair.py up, removed by vmpair.py down",
-             "all:", "  children:", "    vmpair:", "      hosts:"]
-    for vm in vms:
-        lines += [f"        {vm['name']}:",
-                  "          ansible_host: 127.0.0.1",
-                  f"          ansible_port: {vm['ssh_port']}",
-                  f"          vmpair_private_ip: {q(vm['private_ip'])}"]
-    lines += ["      vars:",
-              f"        ansible_user: {q(user)}",
-              f"        ansible_ssh_private_key_file: {q(str(state / 'id_ed25519'))}",
-              "        ansible_ssh_common_args: " + q(f"-o UserKnownHostsFile={state / 'known_hosts'} "
-                                                      "-o StrictHostKeyChecking=no -o IdentitiesOnly=yes")]
-    if python:
-        lines.append(f"        ansible_python_interpreter: {q(python)}")
-    (state / "inventory.yml").write_text("\n".join(lines) + "\n")
-
-
-def ssh(state, name, command, timeout=30):
-    """Run a command in a VM; (returncode, stdout). Never raises for a VM that is not up yet."""
-    argv = ["ssh", "-F", str(state / "ssh_config"), "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-            name, command]
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return 255, ""
-    return r.returncode, r.stdout
-
-
-def tail(path, lines=25):
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
-        return ""
-    return "".join(f"  | {line}\n" for line in text.splitlines()[-lines:])
-
-
-def wait_ready(state, vm, proc, profile, started, timeout):
-    """Wait until the VM answers the ready command twice, `settle` seconds apart, with the same
-    boot identifier; return the seconds it took."""
-    command, settle = profile["ready"]["command"], float(profile["ready"].get("settle", 0))
-    first = None  # (when, output) of the first answer of the current boot
-    while time.monotonic() - started < timeout:
-        if proc.poll() is not None:
-            raise VmPairError(f"{vm['name']}: qemu exited with {proc.returncode}\n"
-                              + tail(state / f"{vm['name']}.qemu.log") + tail(state / f"{vm['name']}.console.log"))
-        rc, out = ssh(state, vm["name"], command)
-        now = time.monotonic()
-        if rc != 0:
-            first = None
-        elif first is None or out != first[1]:
-            first = (now, out)
-        if first and now - first[0] >= settle:
-            return now - started
-        time.sleep(2 if first is None else min(2.0, settle))
-    raise VmPairError(f"{vm['name']}: not ready after {timeout:.0f} s\n" + tail(state / f"{vm['name']}.console.log"))
-
-
-def wait_all(state, vms, procs, profile, started, timeout):
-    results = {}
-
-    def wait(vm):
-        try:
-            results[vm["name"]] = wait_ready(state, vm, procs[vm["name"]], profile, started, timeout)
-        except VmPairError as e:
-            results[vm["name"]] = e
-
-    threads = [threading.Thread(target=wait, args=(vm,), daemon=True) for vm in vms]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    errors = [str(r) for r in results.values() if isinstance(r, VmPairError)]
-    if errors:
-        raise VmPairError("\n".join(errors))
-    return results
-
-
-# ---------------------------------------------------------------- commands
-
-def cmd_up(args):
-    state = Path(args.state).resolve()
-    profile = load_profile(args.profile)
-    pvars = profile_vars(profile, args.set)
-    vms = plan_vms(args.vms.split(","), args.private_net)
-    accel, why = choose_accel(args.accel)
-    log(f"accelerator {accel} ({why})")
-    source = image_source(profile, pvars)
-    image = ensure_image(source)
-    teardown(state)  # leftovers of an earlier (crashed) run
-    state.mkdir(parents=True, exist_ok=True)
-    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vmpair", "-f", str(state / "id_ed25519")])
-    pubkey = (state / "id_ed25519.pub").read_text().strip()
-    run_id = hashlib.sha256(f"{state}{time.time()}".encode()).hexdigest()[:8]
-    user = profile["ssh"].get("user", "root")
-    write_ssh_config(state, vms, user)
-    write_inventory(state, vms, user, profile["python"])
-    procs = {}
-    try:
-        for vm in vms:
-            tokens = vm_tokens(pvars, vm, pubkey, run_id)
+    def before_boot(self, state, machines, info, pubkey):
+        plan = self.planned
+        profile, source, image = plan["profile"], plan["source"], plan["image"]
+        run_id = hashlib.sha256(f"{state}{time.time()}".encode()).hexdigest()[:8]
+        for vm in machines:
+            tokens = vm_tokens(plan["vars"], vm, pubkey, run_id)
             disk = state / f"{vm['name']}.qcow2"
             create = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", source["format"], "-b", str(image), str(disk)]
             if profile["disk_size"]:
                 create.append(expand(profile["disk_size"], tokens, "disk_size"))
             run(create)
             if virtual_size(disk) < virtual_size(image, source["format"]):
-                raise VmPairError(f"disk_size {profile['disk_size']} is smaller than the image {image}")
+                raise DriverError(f"disk_size {profile['disk_size']} is smaller than the image {image}")
             seed = None
             if profile["seed"]["type"] == "nocloud":
                 seed = build_seed(profile, tokens, state / f"{vm['name']}.seed.iso")
-            vm["argv"] = qemu_argv(profile, vm, tokens, accel, disk, seed, state, args.memory, args.cpus)
-        started = time.monotonic()
-        for vm in vms:
-            with open(state / f"{vm['name']}.qemu.log", "w") as out:
-                procs[vm["name"]] = subprocess.Popen(vm["argv"], stdin=subprocess.DEVNULL, stdout=out,  # pylint: disable=consider-using-with
-                                                     stderr=subprocess.STDOUT, start_new_session=True)
-            vm["pid"] = procs[vm["name"]].pid
+            vm["argv"] = qemu_argv(profile, vm, tokens, info["accel"], disk, seed, state, plan["memory"], plan["cpus"])
+
+    def boot(self, state, machine, info, pubkey):
+        with open(state / f"{machine['name']}.qemu.log", "w") as out:
+            return subprocess.Popen(machine["argv"], stdin=subprocess.DEVNULL, stdout=out,  # pylint: disable=consider-using-with
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+
+    def logs(self, state, machine):
+        return [state / f"{machine['name']}.qemu.log", state / f"{machine['name']}.console.log"]
+
+    def describe(self, machine):
+        return f"ssh 127.0.0.1:{machine['ssh_port']}, private {machine['private_cidr']}"
+
+    def running(self, state, info):
+        return qemu_processes(state)
+
+    def summary(self, state, info):
+        return f"{state}, image {info['image']}, accelerator {info['accel']}"
+
+    def not_up(self, state):
+        return f"nothing up in {state} ({len(qemu_processes(state))} stray qemu process(es))"
+
+    def cmd_up(self, args):
+        state = Path(args.state).resolve()
+        profile = load_profile(args.profile)
+        pvars = profile_vars(profile, args.set)
+        vms = plan_vms(args.vms.split(","), args.private_net)
+        accel, why = choose_accel(args.accel)
+        log(f"accelerator {accel} ({why})")
+        source = image_source(profile, pvars)
+        image = ensure_image(source)
+        self.planned = {"profile": profile, "vars": pvars, "source": source, "image": image,
+                        "memory": args.memory, "cpus": args.cpus}
         info = {"state": str(state), "profile": profile["path"], "vars": pvars, "image": str(image),
-                "accel": accel, "accel_reason": why, "user": user, "python": profile["python"], "vms": vms}
-        (state / STATE_FILE).write_text(json.dumps(info, indent=1) + "\n")
-        ready = wait_all(state, vms, procs, profile, started, args.timeout or profile["boot_timeout"])
-    except BaseException:
-        if not args.keep_on_failure:
-            log("up failed: tearing down (use --keep-on-failure to look around)")
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, signal.SIG_IGN)
-            teardown(state)
-        raise
-    info["boot_seconds"] = round(time.monotonic() - started, 1)
-    for vm in vms:
-        vm["ready_seconds"] = round(ready[vm["name"]], 1)
-        log(f"{vm['name']}: ssh 127.0.0.1:{vm['ssh_port']}, private {vm['private_cidr']}, "
-            f"ready after {ready[vm['name']]:.1f} s")
-    (state / STATE_FILE).write_text(json.dumps(info, indent=1) + "\n")
-    log(f"{len(vms)} VM(s) up in {info['boot_seconds']} s ({accel}); ssh -F {state / 'ssh_config'} "
-        f"{vms[0]['name']}; inventory {state / 'inventory.yml'}")
-    return 0
+                "accel": accel, "accel_reason": why, "user": profile["ssh"].get("user", "root"),
+                "python": profile["python"], "vms": vms}
+        ready = (profile["ready"]["command"], profile["ready"].get("settle", 0))
+        return self.up(state, vms, info, args.timeout or profile["boot_timeout"], args.keep_on_failure, ready)
 
+    def add_commands(self, sub, up):
+        def profile_opts(sp):
+            sp.add_argument("--profile", required=True, help="profile name (profiles/NAME.json) or path")
+            sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a profile var")
 
-def cmd_down(args):
-    state = Path(args.state).resolve()
-    teardown(state)
-    log(f"down: VMs of {state} stopped, disks and state removed")
-    return 0
-
-
-def cmd_status(args):
-    state = Path(args.state).resolve()
-    try:
-        info = json.loads((state / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        print(f"vmpair: nothing up in {state} ({len(qemu_processes(state))} stray qemu process(es))")
-        return 1
-    print(f"vmpair: {state}, image {info['image']}, accelerator {info['accel']}")
-    ok = True
-    pids = qemu_processes(state)
-    for vm in info["vms"]:
-        pid = pids.get(vm["name"])
-        reachable = bool(pid) and ssh(state, vm["name"], "true", timeout=15)[0] == 0
-        ok = ok and reachable
-        print(f"  {vm['name']:<10} ssh 127.0.0.1:{vm['ssh_port']:<6} private {vm['private_cidr']:<16} "
-              f"{'running pid ' + str(pid) if pid else 'stopped'}, ssh {'ok' if reachable else 'no'}")
-    return 0 if ok else 1
+        profile_opts(up)
+        up.add_argument("--vms", default=DEFAULT_VMS, help=f"one or two VM names (default {DEFAULT_VMS})")
+        up.add_argument("--private-net", default=DEFAULT_PRIVATE_NET, help="network of the private link")
+        up.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
+        up.add_argument("--memory", help="MiB per VM (default: the profile's)")
+        up.add_argument("--cpus", type=int, help="vCPUs per VM (default: the profile's, else 2 with KVM, 1 without)")
+        fetch = sub.add_parser("fetch", help="download, verify and cache the profile's image; print its path")
+        profile_opts(fetch)
+        fetch.set_defaults(func=cmd_fetch)
+        accel = sub.add_parser("accel", help="print the accelerator --accel auto would pick, and why")
+        accel.set_defaults(func=cmd_accel)
 
 
 def cmd_fetch(args):
@@ -759,52 +589,7 @@ def cmd_accel(args):
     return 0
 
 
-def interrupted(signum, frame):
-    raise KeyboardInterrupt
-
-
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    sub = p.add_subparsers(dest="command", required=True)
-
-    def profile_opts(sp):
-        sp.add_argument("--profile", required=True, help="profile name (profiles/NAME.json) or path")
-        sp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a profile var")
-
-    up = sub.add_parser("up", help="boot the VMs from the profile's image and wait for SSH")
-    profile_opts(up)
-    up.add_argument("--state", required=True, help="directory for keys, disks, seeds, logs, inventory")
-    up.add_argument("--vms", default=DEFAULT_VMS, help=f"one or two VM names (default {DEFAULT_VMS})")
-    up.add_argument("--private-net", default=DEFAULT_PRIVATE_NET, help="network of the private link")
-    up.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
-    up.add_argument("--memory", help="MiB per VM (default: the profile's)")
-    up.add_argument("--cpus", type=int, help="vCPUs per VM (default: the profile's, else 2 with KVM, 1 without)")
-    up.add_argument("--timeout", type=float, help="seconds to wait for the VMs (default: the profile's)")
-    up.add_argument("--keep-on-failure", action="store_true", help="do not tear down a failed up")
-    up.set_defaults(func=cmd_up)
-    down = sub.add_parser("down", help="stop the VMs, delete their disks and the state files")
-    down.add_argument("--state", required=True)
-    down.set_defaults(func=cmd_down)
-    status = sub.add_parser("status", help="show the VMs of a state directory")
-    status.add_argument("--state", required=True)
-    status.set_defaults(func=cmd_status)
-    fetch = sub.add_parser("fetch", help="download, verify and cache the profile's image; print its path")
-    profile_opts(fetch)
-    fetch.set_defaults(func=cmd_fetch)
-    accel = sub.add_parser("accel", help="print the accelerator --accel auto would pick, and why")
-    accel.set_defaults(func=cmd_accel)
-
-    args = p.parse_args(argv)
-    signal.signal(signal.SIGTERM, interrupted)  # a CI timeout: clean up as for Ctrl-C
-    try:
-        return args.func(args)
-    except (VmPairError, subprocess.CalledProcessError, OSError) as e:
-        log(f"error: {e}")
-        return 1
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 130
-
+BACKEND = Qemu()
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guests.main(BACKEND, __doc__))

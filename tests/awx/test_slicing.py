@@ -11,6 +11,7 @@ plan is the plan of a smaller fleet. Both are run here on the same three slices.
 import pytest
 
 SLICES = 3
+BATCH = 3
 SHOW_PLAN = "Show this host's plan"
 
 
@@ -23,7 +24,8 @@ def slices(fleet_hosts, awx):
 
 @pytest.fixture(scope='module')
 def limited(slices, awx_jobs, tmp_path_factory):
-    """Each slice's render and plan, all six jobs side by side: ([(hosts, job, root)], [(hosts, job, plan_file)])."""
+    """Each slice's render and plan, and a rolling render in batches of BATCH, side by side:
+    ([(hosts, job, root)], [(hosts, job, plan_file)], (job, root))."""
     specs, outputs = [], []
     for number, hosts in enumerate(slices, 1):
         root = tmp_path_factory.mktemp('render-slice%d' % number)
@@ -33,8 +35,12 @@ def limited(slices, awx_jobs, tmp_path_factory):
         specs.append(dict(playbook='plan.yml', extravars={'plan_file': str(plan_file)}, limit=','.join(hosts),
                           ident='plan-slice%d' % number))
         outputs.extend([(hosts, root), (hosts, plan_file)])
-    runs = [(hosts, job, out) for (hosts, out), job in zip(outputs, awx_jobs(specs))]
-    return runs[0::2], runs[1::2]
+    rolling_root = tmp_path_factory.mktemp('render-rolling')
+    specs.append(dict(playbook='rollout.yml', extravars={'ipsec_render_root': str(rolling_root), 'ipsec_batch': BATCH},
+                      ident='render-rolling'))
+    jobs = awx_jobs(specs)
+    runs = [(hosts, job, out) for (hosts, out), job in zip(outputs, jobs)]
+    return runs[0::2], runs[1::2], (jobs[-1], rolling_root)
 
 
 @pytest.fixture(scope='module')
@@ -78,6 +84,16 @@ def test_limited_slices_plan_the_whole_fleet(limited_plans, whole_plan):
         assert plan_file.read_bytes() == whole_file.read_bytes()
         shown = job.ok_results(SHOW_PLAN)
         assert dict((h, shown[h]) for h in hosts) == dict((h, whole_shown[h]) for h in hosts)
+
+
+def test_a_rolling_rollout_renders_what_one_run_renders(limited, whole_render, fleet_hosts, awx):
+    job, root = limited[2]
+    assert (job.runner.status, job.runner.rc) == ('successful', 0), job.stdout[-3000:]
+    # One play start per batch: the plan is made in each batch, for the whole fleet.
+    starts = [e for e in job.runner.events if e.get('event') == 'playbook_on_play_start'
+              and e['event_data'].get('play') == 'Roll out IPsec in batches']
+    assert len(starts) == -(-len(fleet_hosts) // BATCH)
+    assert awx.files_under(root) == awx.files_under(whole_render[1])
 
 
 def test_awx_job_slicing_plans_only_the_slice(slices, awx_jobs, awx_inventory, whole_render, awx, tmp_path_factory):

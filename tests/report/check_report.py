@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Open a verify report's index.html in headless Chromium and check it against its verify.json.
 
-    check_report.py DIR [--screenshot PNG] [--all-up] [--tunnels N]
+    python3 tests/report/check_report.py DIR [--screenshot PNG] [--all-up] [--tunnels N]
 
 Checks that the page loads with no console message of level error, fetches nothing (no
 resource besides the page itself), draws one map edge and one table row per tunnel of
@@ -148,7 +147,7 @@ def run(directory, screenshot=None, all_up=False, tunnels=None, width=1300, heig
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('directory', help='the ipsec_report_dir verify.yml wrote')
     parser.add_argument('--screenshot', help='write a PNG of the page here')
     parser.add_argument('--all-up', action='store_true', help='fail unless every tunnel is up')

@@ -6,12 +6,14 @@
 Generates dumps of 1,000, 10,000 and 100,000 SAs and as many policies in both formats,
 parses each, and prints microseconds of CPU time (best of --repeat runs, so that other
 load on a shared machine counts less) per input line and the ratio of the time per line
-between sizes (about 1.0 means linear growth). Target: at most 2 us per line.
+between sizes (about 1.0 means linear growth). The bound: at most 5 us per line at every
+size, and linear: at the largest size, at most --linear times the time per line of the
+smallest. The last line says whether this run met it.
 
     python3 benchmarks/parse.py [--sizes 1000,10000,100000] [--repeat 3]
 
 A benchmark, not a test: it asserts nothing, and exits non-zero only with --check
-when a parser is slower than --target microseconds per line.
+when the bound was not met.
 """
 
 from __future__ import print_function
@@ -172,15 +174,18 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
     ap.add_argument('--sizes', default='1000,10000,100000')
     ap.add_argument('--repeat', type=int, default=3, help='best of N runs')
-    ap.add_argument('--target', type=float, default=2.0, help='us per line')
-    ap.add_argument('--check', action='store_true', help='exit 1 when over target')
+    ap.add_argument('--target', type=float, default=5.0, help='us per line')
+    # 1.5, not 1.0: on a shared 2-core machine the largest dumps meet more of the other load
+    ap.add_argument('--linear', type=float, default=1.5, help='largest ratio of us/line, largest to smallest size')
+    ap.add_argument('--check', action='store_true', help='exit 1 when the bound is not met')
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(',')]
     rng = random.Random(20261127)
-    over = False
+    worst = 0.0
+    growth = []
     print('%-18s %9s %10s %10s %9s %8s' % ('format', 'records', 'lines', 'seconds', 'us/line', 'ratio'))
     for name, gen, parse in CASES:
-        prev = None
+        prev = first = None
         for n in sizes:
             text = gen(n, rng)
             lines = text.count('\n')
@@ -197,11 +202,17 @@ def main(argv=None):
             per = best * 1e6 / lines
             ratio = '' if prev is None else '%.2f' % (per / prev)
             prev = per
-            over = over or per > args.target
+            first = per if first is None else first
+            worst = max(worst, per)
             print('%-18s %9d %10d %10.3f %9.3f %8s' % (name, n, lines, best, per, ratio))
             del text, recs
-    print('target: <= %.1f us/line; ratio = us/line at this size / us/line at the previous size' % args.target)
-    return 1 if (args.check and over) else 0
+        growth.append((per / first, name))
+    print('ratio = us/line at this size / us/line at the previous size')
+    most, which = max(growth)
+    met = worst <= args.target and most <= args.linear
+    print('bound %s: slowest %.2f us/line (bound %.1f); us/line at %d records / at %d: at most %.2f (%s; bound %.1f)'
+          % ('met' if met else 'NOT met', worst, args.target, sizes[-1], sizes[0], most, which, args.linear))
+    return 1 if (args.check and not met) else 0
 
 
 if __name__ == '__main__':

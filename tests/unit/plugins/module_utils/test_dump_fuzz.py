@@ -24,13 +24,14 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 
 from ansible_collections.fleet.ipsec.plugins.module_utils import setkey_dump as sk  # noqa: E402
 from ansible_collections.fleet.ipsec.plugins.module_utils import xfrm_dump as xf  # noqa: E402
+from ansible_collections.fleet.ipsec.plugins.module_utils.dump_common import REQUEST_KEYS, SA_KEYS, SP_KEYS  # noqa: E402
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'fixtures')
 SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 PARSERS = (
-    (sk.parse_sad, sk.SA_KEYS), (sk.parse_spd, sk.SP_KEYS),
-    (xf.parse_state, xf.SA_KEYS), (xf.parse_policy, xf.SP_KEYS),
+    (sk.parse_sad, SA_KEYS), (sk.parse_spd, SP_KEYS),
+    (xf.parse_state, SA_KEYS), (xf.parse_policy, SP_KEYS),
 )
 
 
@@ -97,6 +98,8 @@ def _check(text):
         assert isinstance(records, list)
         for rec in records:
             assert isinstance(rec, dict) and tuple(rec) == keys
+            for req in rec.get('requests') or []:
+                assert tuple(req) == REQUEST_KEYS
         assert all(isinstance(w, str) for w in warnings)
         blob = repr(records) + json.dumps(records) + repr(warnings)
         assert _windows_of(blob) & KEY_SET == set()

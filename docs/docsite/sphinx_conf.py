@@ -64,7 +64,16 @@ class CollectionMarkdown(Include, SphinxDirective):
         self.arguments[0] = path
         self.options['parser'] = directives.parser_name('myst_parser.sphinx_')
         self.env.note_dependency(path)
-        return super().run()
+        result = super().run()
+        # An image of the markdown (images/x.png beside docs/report.md) is relative to that file,
+        # where Sphinx would look for it beside this page.
+        here = os.path.dirname(self.env.doc2path(self.env.docname))
+        for node in result:
+            for image in node.findall(nodes.image) if isinstance(node, nodes.Node) else ():
+                uri = image['uri']
+                if '://' not in uri and not uri.startswith(('/', 'data:')):
+                    image['uri'] = os.path.relpath(os.path.join(os.path.dirname(path), uri), here)
+        return result
 
 
 class CollectionFile(LiteralInclude):

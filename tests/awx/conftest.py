@@ -245,4 +245,3 @@ def awx():
     """The helpers above, for the test modules (a conftest is not imported by name)."""
     return types.SimpleNamespace(root=ROOT, fleet=FLEET, run=run, tool=tool, galaxy_version=galaxy_version,
                                  sliced_inventory=sliced_inventory, awx_slices=awx_slices, files_under=files_under)
-

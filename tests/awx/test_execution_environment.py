@@ -51,7 +51,7 @@ def test_the_collection_declares_its_dependencies_for_ansible_builder():
 
 def test_python_requirements_are_pinned_as_the_tests_run(definition):
     wanted = pins(os.path.join(ROOT, 'requirements.txt'))
-    assert {'netaddr', 'networkx', 'numpy'} <= set(wanted)
+    assert {'netaddr', 'networkx', 'numpy', 'scipy'} <= set(wanted)
     assert len(wanted) == len(requirement_lines(os.path.join(ROOT, 'requirements.txt'))), 'every requirement is pinned'
     dev = pins(os.path.join(ROOT, 'requirements-dev.txt'))
     for name, version in wanted.items():
@@ -111,7 +111,7 @@ def test_builder_introspection_finds_the_collections_requirements(installed_coll
     # The step the image build runs once the collections are installed (introspect.py).
     pip_out, bindep_out = tmp_path / 'pip.txt', tmp_path / 'bindep.txt'
     awx.run([awx.tool('ansible-builder'), 'introspect', str(installed_collections),
-         '--write-pip', str(pip_out), '--write-bindep', str(bindep_out)])
+             '--write-pip', str(pip_out), '--write-bindep', str(bindep_out)])
     for written, source in ((pip_out, 'requirements.txt'), (bindep_out, 'bindep.txt')):
         lines = [line for line in written.read_text().splitlines() if line.strip()]
         assert lines and all(line.endswith('# from collection fleet.ipsec') for line in lines), lines

@@ -89,10 +89,14 @@ def test_limited_slices_plan_the_whole_fleet(limited_plans, whole_plan):
 def test_a_rolling_rollout_renders_what_one_run_renders(limited, whole_render, fleet_hosts, awx):
     job, root = limited[2]
     assert (job.runner.status, job.runner.rc) == ('successful', 0), job.stdout[-3000:]
-    # One play start per batch: the plan is made in each batch, for the whole fleet.
+    # One play start per batch, and each batch plans the whole fleet again.
     starts = [e for e in job.runner.events if e.get('event') == 'playbook_on_play_start'
               and e['event_data'].get('play') == 'Roll out IPsec in batches']
-    assert len(starts) == -(-len(fleet_hosts) // BATCH)
+    batches = -(-len(fleet_hosts) // BATCH)
+    assert len(starts) == batches
+    plans = [e for e in job.runner.events if e.get('event') == 'runner_on_ok'
+             and e['event_data'].get('task', '').startswith('Validate the inventory and compute the plan')]
+    assert len(plans) == batches
     assert awx.files_under(root) == awx.files_under(whole_render[1])
 
 

@@ -28,9 +28,7 @@ SA_KEYS = ('src', 'dst', 'satype', 'proto', 'mode', 'spi', 'spi_hex', 'state',
 SP_KEYS = ('src', 'dst', 'proto', 'dir', 'socket', 'action', 'requests')
 REQUEST_KEYS = ('proto', 'mode', 'src', 'dst', 'level')
 
-NEW, FIELDS, REQUEST, LAST_REQUEST = 'new', 'fields', 'request', 'last request'
-
-U32 = (1 << 32) - 1
+NEW, _FIELDS, REQUEST, LAST_REQUEST = 'new', 'fields', 'request', 'last request'
 
 V4 = r'[0-9]{1,3}(?:\.[0-9]{1,3}){3}'
 V6 = r'(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|' + V4 + r')'
@@ -39,6 +37,8 @@ ADDR = r'(?:' + V4 + r'|' + V6 + r')'
 _ASCII = getattr(re, 'ASCII', 0)
 _ADDR = re.compile(ADDR + r'\Z')
 _ALG = re.compile(r'[A-Za-z0-9_(),.+-]{1,64}\Z')
+# str.isdigit() also takes digits int() refuses (superscripts)
+_SMALL_NUMBER = re.compile(r'[0-9]{1,3}\Z')
 _WORD = re.compile(r'[A-Za-z][A-Za-z0-9_.-]{0,31}\Z')
 _HEX8 = re.compile(r'[0-9A-Fa-f]{8}')
 _HEX4 = re.compile(r'[0-9A-Fa-f]{4,}')
@@ -67,7 +67,7 @@ def number(value, bound=(1 << 64) - 1):
 
 
 def number32(value):
-    return number(value, U32)
+    return number(value, (1 << 32) - 1)
 
 
 def address(value):
@@ -80,14 +80,14 @@ def algorithm(value):
         return None
     if not value.strip('0123456789abcdefABCDEF'):
         # hex digits only: a short algorithm number at most
-        return value if value.isdigit() and len(value) <= 3 else None
+        return value if _SMALL_NUMBER.match(value) else None
     return value
 
 
 def one_of(names, numbers=False):
     """A check that accepts the given words (and, with numbers, a number of up to 3 digits)."""
     def check(value):
-        if value in names or (numbers and value.isdigit() and len(value) <= 3):
+        if value in names or (numbers and _SMALL_NUMBER.match(value)):
             return value
         return None
     return check
@@ -98,7 +98,7 @@ def protocol(value):
     if value.endswith(')'):
         value = value.partition('(')[0]
     if value.isdigit():
-        return _ULP_NUMBERS.get(value, value) if len(value) <= 3 and int(value) <= 255 else None
+        return _ULP_NUMBERS.get(value, value) if _SMALL_NUMBER.match(value) and int(value) <= 255 else None
     if not _WORD.match(value) or _HEX8.search(value):
         return None
     value = value.lower()
@@ -109,7 +109,7 @@ def word(value):
     return value if _WORD.match(value) and not _HEX8.search(value) else None
 
 
-def anything(value):
+def _as_printed(value):
     return value
 
 
@@ -137,7 +137,7 @@ class Line(object):
     stored.
     """
 
-    def __init__(self, pattern, kind=FIELDS, orphan=None, after=None, **groups):
+    def __init__(self, pattern, kind=_FIELDS, orphan=None, after=None, **groups):
         regex = re.compile(pattern.replace(' ', r'\s+') + r'\Z', _ASCII)
         # m.groups() lines up with self.fields only if no group is anonymous
         assert regex.groups == len(regex.groupindex), pattern
@@ -147,7 +147,7 @@ class Line(object):
         self.after = after
         fields = []
         for name, dummy in sorted(regex.groupindex.items(), key=lambda item: item[1]):
-            check = groups.get(name, anything)
+            check = groups.get(name, _as_printed)
             message = 'malformed ' + name
             if isinstance(check, tuple):
                 check, message = check
@@ -230,7 +230,7 @@ def parse(text, dialect, warnings=None):
                 continue
             quiet_hex = lead in quiet_hex_after
             kind = row.kind
-            if kind is FIELDS and rec is not None:
+            if kind is _FIELDS and rec is not None:
                 target = rec
             elif kind is NEW:
                 if rec is not None:

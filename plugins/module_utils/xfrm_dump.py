@@ -101,19 +101,23 @@ def _level(value):
 
 
 def _aead_norm(rec, match):
-    # "aead NAME <key> (288 bits) 128": the last word is the ICV length
+    # the line is cut to "aead NAME ICV-BITS" (see _cut_key)
     words = match.string.split()
-    icv = number(words[-1], 1024) if len(words) > 3 else None
+    icv = number(words[2], 1024) if len(words) > 2 else None
     if rec['enc'] is not None:
         rec['enc_norm'] = _AEAD_NORM.get(rec['enc'], {}).get(icv, rec['enc'])
 
 
 def _cut_key(line):
-    """'enc cbc(aes) 0x0123... (256 bits)' -> 'enc cbc(aes) <key> (256 bits)'."""
+    """An algorithm line cut to its name: 'enc cbc(aes) 0x0123... (256 bits)' -> 'enc cbc(aes)'.
+
+    The key's length goes too (the documentation promises not even that); an AEAD keeps its last
+    word, the ICV length, which names the algorithm: 'aead rfc4106(gcm(aes)) 0x... (288 bits) 128'.
+    """
     words = line.split()
-    if len(words) > 2:
-        words[2] = '<key>'
-    return ' '.join(words)
+    if words[0] == 'aead' and len(words) > 3:
+        return ' '.join((words[0], words[1], words[-1]))
+    return ' '.join(words[:2])
 
 
 def _ignored():

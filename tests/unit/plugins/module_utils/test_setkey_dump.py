@@ -342,3 +342,11 @@ def test_unknown_sa_type():
     (rec,), warnings = with_warnings(sk.parse_sad, one_sa().replace('\tesp mode', '\tbogus mode'))
     assert (rec['satype'], rec['proto'], rec['spi']) == (None, None, 1)
     assert warnings == ['line 2: unknown SA type', 'line 1: SA without a type/mode/spi line']
+
+
+@pytest.mark.parametrize('proto', ['\xb2', '\u0663', '256', '0x06'])
+def test_a_protocol_that_is_no_small_ascii_number_is_malformed(proto):
+    # str.isdigit() accepts the first two, which int() refuses
+    (pol,), warnings = with_warnings(sk.parse_spd, '10.0.0.1[any] 10.0.0.2[any] %s\n\tout none\n' % proto)
+    assert pol['proto'] is None and pol['action'] == 'none'
+    assert warnings == ['line 1: malformed upper-layer protocol']

@@ -314,3 +314,19 @@ def test_esn_bitmap_words_are_not_warned_but_stray_hex_is():
     dump = text('ikev1-g1-ip-s-xfrm-state').replace('\tlifetime config:', '\t 00000000 00000001\n\tlifetime config:', 1)
     records, warnings = with_warnings(xf.parse_state, dump)
     assert len(records) == 2 and warnings == ['line 7: stray hex-only line dropped']
+
+
+@pytest.mark.parametrize('proto', ['\xb2', '\u0663', '256'])
+def test_a_selector_protocol_that_is_no_small_ascii_number_is_malformed(proto):
+    (pol,), warnings = with_warnings(xf.parse_policy, 'src 10.0.0.0/8 dst 10.1.0.0/16 proto %s\n'
+                                     '\tdir out priority 1 ptype main\n' % proto)
+    assert pol['proto'] == 'any' and warnings == ['line 1: malformed selector protocol']
+
+
+@pytest.mark.parametrize('line', ['enc cbc(aes) 0x0011223344556677 (64 bits) extra', 'auth-trunc 0x1234 (256 bits) 128',
+                                  'aead x 0x00112233 (288 bits) 1 2'])
+def test_a_key_line_that_does_not_parse_shows_neither_key_nor_length(line):
+    records, warnings = with_warnings(xf.parse_policy, 'src 10.0.0.0/8 dst 10.1.0.0/16\n\t' + line + '\n')
+    assert len(warnings) == 2 and warnings[0].startswith('line 2: unrecognised line')
+    for piece in ('bits', '0011', '1234'):
+        assert piece not in warnings[0]

@@ -109,10 +109,6 @@ def word(value):
     return value if _WORD.match(value) and not _HEX8.search(value) else None
 
 
-def _as_printed(value):
-    return value
-
-
 # ---------------------------------------------------------------- line kinds and dialects
 
 def labelled(*labels):
@@ -133,8 +129,8 @@ class Line(object):
 
     In the pattern a space stands for any run of whitespace, and every group is named. groups
     maps a group name to its check, or to (check, warning); the default warning is
-    'malformed <name>', None for none. after(target, match), if given, runs once the groups are
-    stored.
+    'malformed <name>', None for none. A group without a check is kept as printed (its pattern
+    is the check). after(target, match), if given, runs once the groups are stored.
     """
 
     def __init__(self, pattern, kind=_FIELDS, orphan=None, after=None, **groups):
@@ -147,7 +143,7 @@ class Line(object):
         self.after = after
         fields = []
         for name, dummy in sorted(regex.groupindex.items(), key=lambda item: item[1]):
-            check = groups.get(name, _as_printed)
+            check = groups.get(name)
             message = 'malformed ' + name
             if isinstance(check, tuple):
                 check, message = check
@@ -254,9 +250,10 @@ def parse(text, dialect, warnings=None):
                 continue
             for (name, check, message), value in zip(row.fields, m.groups()):
                 if value:
-                    value = check(value)
-                    if value is None and message:
-                        warn('line %d: %s' % (n, message))
+                    if check is not None:
+                        value = check(value)
+                        if value is None and message:
+                            warn('line %d: %s' % (n, message))
                     if name in target:
                         target[name] = value
             if row.after is not None:

@@ -1,0 +1,208 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 fleet.ipsec contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+import stat
+import tempfile
+
+from ansible import constants as C
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.six import string_types
+from ansible.plugins.action import ActionBase
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core < 2.19 trusts every template
+    def trust_as_template(value):
+        return value
+
+# The same Jinja settings ansible.builtin.template uses, so that a file rendered here is
+# byte for byte the file the template module writes on a real host.
+_OVERRIDES = {'trim_blocks': True, 'lstrip_blocks': False, 'newline_sequence': '\n'}
+
+
+class ActionModule(ActionBase):
+    """Render a host's templates on the controller and write them all in one step.
+
+    ansible.builtin.template costs a module run (an SSH round trip and a Python start on the
+    host) per file, two when the file changes. Here the templates are rendered in the
+    controller's worker and the host gets them in one run of the fleet.ipsec.files module; in
+    render mode (root) they are written on the controller and no module runs at all.
+    """
+
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(('root', 'files', 'markers'))
+    _VALID_FILE_KEYS = frozenset(('src', 'dest', 'mode', 'owner', 'group', 'secret', 'previous', 'watch'))
+
+    def _files(self):
+        files = self._task.args.get('files')
+        if not isinstance(files, list):
+            raise AnsibleActionFail('files: must be a list of {src, dest, mode, ...}')
+        checked = []
+        for index, entry in enumerate(files):
+            where = 'files[%d]' % index
+            if not isinstance(entry, dict):
+                raise AnsibleActionFail('%s: must be a dict with src, dest and mode' % where)
+            unknown = sorted(set(entry) - self._VALID_FILE_KEYS)
+            if unknown:
+                raise AnsibleActionFail('%s: unknown key(s) %s' % (where, ', '.join(unknown)))
+            dest = entry.get('dest')
+            if not isinstance(dest, string_types) or not os.path.isabs(dest):
+                raise AnsibleActionFail('%s.dest: %r is not an absolute path' % (where, dest))
+            try:
+                mode = int(to_text(entry.get('mode')), 8)
+            except (TypeError, ValueError):
+                mode = -1
+            if not 0 <= mode <= 0o7777:
+                raise AnsibleActionFail('%s.mode: %r is not an octal mode such as "0644"' % (where, entry.get('mode')))
+            if not isinstance(entry.get('src'), string_types):
+                raise AnsibleActionFail('%s.src: a template name is required' % where)
+            checked.append(dict(entry, dest=os.path.normpath(dest), mode=mode,
+                                secret=bool(entry.get('secret', False)), watch=bool(entry.get('watch', False))))
+        return checked
+
+    def _markers(self):
+        markers = self._task.args.get('markers') or []
+        if not isinstance(markers, list) or not all(isinstance(marker, string_types) for marker in markers):
+            raise AnsibleActionFail('markers: must be a list of strings')
+        return markers
+
+    def _render(self, src, variables):
+        try:
+            source = self._find_needle('templates', src)
+        except AnsibleError as exc:
+            raise AnsibleActionFail(to_text(exc))
+        template = trust_as_template(self._loader.get_text_file_contents(source))
+        searchpath = [os.path.dirname(source)]
+        templar = self._templar.copy_with_new_env(searchpath=searchpath, available_variables=variables)
+        text = templar.template(template, escape_backslashes=False, overrides=dict(_OVERRIDES))
+        return to_bytes(text or '', errors='surrogate_or_strict')
+
+    @staticmethod
+    def _current(path):
+        """(content, mode) of an existing file, or (None, None)."""
+        try:
+            with open(path, 'rb') as handle:
+                return handle.read(), stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+        except (IOError, OSError) as exc:
+            if exc.errno == errno.ENOENT:
+                return None, None
+            raise
+
+    @staticmethod
+    def _write(path, content, mode):
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        # As on the host: the temporary file has its mode before it holds a byte.
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix='.fleet-ipsec-')
+        try:
+            os.fchmod(handle, mode)
+            os.write(handle, content)
+        finally:
+            os.close(handle)
+        try:
+            os.rename(temporary, path)
+        except OSError:
+            os.unlink(temporary)
+            raise
+
+    def _write_below(self, root, files, markers):
+        """Render mode: the same files below root on the controller."""
+        if not isinstance(root, string_types) or not os.path.isabs(root):
+            raise AnsibleActionFail('root: %r is not an absolute path' % (root,))
+        written = []
+        new_markers = []
+        befores = {}
+        for entry in files:
+            path = root.rstrip('/') + entry['dest']
+            before, before_mode = self._current(path)
+            content_changed = before != entry['content']
+            mode_changed = before_mode is not None and before_mode != entry['mode']
+            if content_changed and before is not None and entry['watch']:
+                old = to_text(before, errors='surrogate_or_strict')
+                new_markers.extend(marker for marker in markers if marker not in old and marker not in new_markers)
+            if not self._task.check_mode:
+                try:
+                    if content_changed:
+                        self._write(path, entry['content'], entry['mode'])
+                    elif mode_changed:
+                        os.chmod(path, entry['mode'])
+                except (IOError, OSError) as exc:
+                    raise AnsibleActionFail('%s: %s' % (path, to_text(exc)))
+            if content_changed and not entry['secret']:
+                befores[entry['dest']] = to_text(before or b'', errors='surrogate_or_strict')
+            written.append({'dest': entry['dest'], 'path': path, 'changed': content_changed or mode_changed,
+                            'existed': before is not None, 'mode': '%04o' % entry['mode'],
+                            'mode_was': None if before_mode is None else '%04o' % before_mode,
+                            'owner_was': None})
+        return {'files': written, 'new_markers': new_markers, 'before': befores,
+                'changed_files': [item['dest'] for item in written if item['changed']]}
+
+    def _write_on_host(self, files, markers, task_vars):
+        module_files = []
+        for entry in files:
+            item = {'dest': entry['dest'], 'content': to_text(entry['content'], errors='surrogate_or_strict'),
+                    'mode': '%04o' % entry['mode'], 'secret': entry['secret'], 'watch': entry['watch']}
+            for key in ('owner', 'group', 'previous'):
+                if entry.get(key) is not None:
+                    item[key] = entry[key]
+            module_files.append(item)
+        result = self._execute_module(
+            module_name='fleet.ipsec.files', task_vars=task_vars,
+            module_args={'files': module_files, 'markers': markers, 'want_before': bool(self._task.diff)})
+        if result.get('failed'):
+            result.pop('before', None)
+            raise _ModuleFailed(result)
+        return result
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        variables = dict(task_vars or {})
+        variables.setdefault('ansible_managed', C.config.get_config_value('DEFAULT_MANAGED_STR'))
+        files = self._files()
+        markers = self._markers()
+        for entry in files:
+            entry['content'] = self._render(entry['src'], variables)
+        root = self._task.args.get('root')
+        try:
+            if root is None:
+                written = self._write_on_host(files, markers, task_vars)
+            else:
+                written = self._write_below(root, files, markers)
+        except _ModuleFailed as exc:
+            result.update(exc.result)
+            return result
+        befores = written.pop('before', None) or {}
+        diffs = []
+        if self._task.diff:
+            for entry, item in zip(files, written['files']):
+                if not item['changed'] or (item['existed'] and entry['dest'] not in befores and not entry['secret']):
+                    continue
+                if entry['secret']:
+                    # The diff of a key file would print the key: say that it changed, not how.
+                    diffs.append({'before_header': entry['dest'], 'after_header': entry['dest'],
+                                  'prepared': '%s: changed (secret, not shown)\n' % entry['dest']})
+                else:
+                    diffs.append({'before_header': entry['dest'], 'after_header': entry['dest'],
+                                  'before': befores.get(entry['dest'], ''),
+                                  'after': to_text(entry['content'], errors='surrogate_or_strict')})
+        result.update(written)
+        result['changed'] = bool(written['changed_files']) or bool(written.get('changed'))
+        if diffs:
+            result['diff'] = diffs
+        return result
+
+
+class _ModuleFailed(Exception):
+    def __init__(self, result):
+        super(_ModuleFailed, self).__init__(result.get('msg'))
+        self.result = result

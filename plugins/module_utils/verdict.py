@@ -27,7 +27,7 @@ VERDICTS = (UP, NO_POLICY, NEGOTIATING, NO_SA, HALF_UP, STALE)
 UNKNOWN = 'unknown'
 
 # Fields of an SA worth returning: identity, health and counters. Never the keys (the
-# parsers do not keep them anyway) and not the bulky lifetime tables.
+# parsers do not keep them anyway); of the algorithms, only their normalised names.
 SA_SUMMARY_KEYS = ('src', 'dst', 'spi', 'spi_hex', 'state', 'mode', 'satype', 'enc_norm', 'auth_norm',
                    'bytes', 'packets', 'created', 'age')
 

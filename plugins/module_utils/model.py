@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import ipaddress
 from bisect import bisect_left
-from itertools import chain, combinations, product
+from itertools import combinations, product
 from operator import attrgetter
 
 MODES = ('tunnel', 'transport')
@@ -118,22 +118,24 @@ class Endpoint:
 class SharedSettings:
     """What a tunnel has in common with the other tunnels of its topology.
 
-    One object per topology and address family (and one per explicit tunnel): the half
-    a million tunnels of a 1,000-host mesh then hold one reference instead of seven, and
-    the plan, meeting the same object again, reuses what it made of it.
+    One object per topology (and one per explicit tunnel): the half million tunnels of a
+    1,000-host mesh then hold one reference instead of six.
     """
 
-    __slots__ = ('origin', 'mode', 'level', 'version', 'family', 'ike', 'esp', 'psk_ref')
+    __slots__ = ('origin', 'mode', 'level', 'ike', 'esp', 'psk_ref')
 
-    def __init__(self, origin, mode, level, version, ike, esp, psk_ref):
+    def __init__(self, origin, mode, level, ike, esp, psk_ref):
         self.origin = origin
         self.mode = mode
         self.level = level
-        self.version = version
-        self.family = _FAMILIES[version]
         self.ike = ike
         self.esp = esp
         self.psk_ref = psk_ref
+
+
+def _shared(field):
+    """A Tunnel attribute that its topology's SharedSettings hold."""
+    return property(lambda tunnel: getattr(tunnel.shared, field))
 
 
 class Tunnel:
@@ -148,6 +150,13 @@ class Tunnel:
     """
 
     __slots__ = ('name', 'first', 'second', 'first_selectors', 'second_selectors', 'shared')
+
+    origin = _shared('origin')
+    mode = _shared('mode')
+    level = _shared('level')
+    ike = _shared('ike')
+    esp = _shared('esp')
+    psk_ref = _shared('psk_ref')
 
     def __init__(self, name, first, second, first_selectors, second_selectors, shared):
         self.name = name
@@ -169,186 +178,32 @@ class Tunnel:
         return (self.first_selectors, self.second_selectors)
 
     @property
-    def origin(self):
-        return self.shared.origin
-
-    @property
-    def mode(self):
-        return self.shared.mode
-
-    @property
-    def level(self):
-        return self.shared.level
-
-    @property
     def version(self):
-        return self.shared.version
+        """4 or 6: both ends' addresses are of one family (the model checks it)."""
+        return self.first.version
 
     @property
     def family(self):
-        return self.shared.family
-
-    @property
-    def ike(self):
-        return self.shared.ike
-
-    @property
-    def esp(self):
-        return self.shared.esp
-
-    @property
-    def psk_ref(self):
-        return self.shared.psk_ref
+        return ADDRESS_FAMILIES[self.first.version]
 
 
-_FAMILIES = {4: 'ipv4', 6: 'ipv6'}
+ADDRESS_FAMILIES = {4: 'ipv4', 6: 'ipv6'}
 _NAME = attrgetter('name')
 
 
 class Fleet:
     """The validated fleet: endpoints by name, tunnels sorted by name, management networks,
-    inventory host names, and each host's (os_family, backend)."""
+    inventory host names, and each inventory host's (os_family, backend)."""
 
-    def __init__(self, endpoints, tunnels, management=(), hosts=(), platforms=None):
+    def __init__(self, endpoints, tunnels, management, hosts, platforms):
         self.endpoints = endpoints
         self.tunnels = tunnels
         self.management = management
         self.hosts = hosts
-        self.platforms = platforms or {}
+        self.platforms = platforms
 
     def __repr__(self):
         return 'Fleet(%d endpoints, %d tunnels)' % (len(self.endpoints), len(self.tunnels))
-
-
-class _TopologyTunnel:
-    """Where an error is, for a tunnel made by a topology: formatted only if there is one.
-
-    A 1,000-host mesh makes half a million of these and normally never prints any.
-    """
-
-    __slots__ = ('tunnel', 'topology')
-
-    def __init__(self, tunnel, topology):
-        self.tunnel = tunnel
-        self.topology = topology
-
-    def __str__(self):
-        return "tunnel '%s' (topology '%s')" % (self.tunnel, self.topology)
-
-
-def _first_of(values):
-    """The first value that is not None, or None."""
-    for value in values:
-        if value is not None:
-            return value
-    return None
-
-
-class _Expansion:
-    """The tunnels of one ordinary topology, known by rule instead of entry by entry.
-
-    Ordinary: its settings are valid, its members are inventory hosts of one address
-    family at distinct addresses, no member name followed by '-' starts another (so a
-    tunnel name reads back one way only), and racoon is not asked for IKEv2. Then no pair
-    can fail a check of `link` but the two that look at other tunnels (name taken, ends
-    already paired), and for those the builder asks this rule instead of keeping half a
-    million names and address pairs of a 1,000-host mesh (measured: 0.3 s). `start` and
-    `stop` delimit its tunnels in the builder's list.
-    """
-
-    __slots__ = ('prefix', 'origin', 'mesh', 'members', 'hubs', 'by_address', 'version', 'selectors',
-                 'self_contained', 'start', 'stop')
-
-    @classmethod
-    def of(cls, topology, origin, mesh, members, hubs, settings, selectors_for):
-        """The expansion of these members (hubs None for a mesh), or None if not ordinary."""
-        if settings is None or not members:
-            return None
-        if not all(member.in_inventory for member in members):
-            return None
-        if len(set(member.version for member in members)) != 1:
-            return None
-        by_address = dict((member.address, member) for member in members)
-        if len(by_address) != len(members):
-            return None
-        if settings[2]['version'] == 2 and any(member.backend == 'racoon' for member in members):
-            return None
-        names = dict((member.name, member) for member in members)
-        for name in names:
-            dash = name.find('-')
-            while dash != -1:
-                if name[:dash] in names:
-                    return None
-                dash = name.find('-', dash + 1)
-        expansion = cls()
-        expansion.prefix = topology + '-'
-        expansion.origin = origin
-        expansion.mesh = mesh
-        expansion.members = names
-        expansion.hubs = None if mesh else frozenset(hub.name for hub in hubs)
-        expansion.by_address = by_address
-        expansion.version = members[0].version
-        mode = settings[0]
-        expansion.selectors = dict((member.name, selectors_for(None, member, None, mode, member.version))
-                                   for member in members)
-        expansion.self_contained = expansion._self_contained()
-        expansion.start = expansion.stop = 0
-        return expansion
-
-    def _self_contained(self):
-        """True when the overlap check cannot fail on a host that has only these tunnels.
-
-        It could only if two members protected a common network (two tunnels with one
-        selector pair on a host), or one member two nested ones (the crosswise check).
-        """
-        seen = set()
-        count = 0
-        for selectors in self.selectors.values():
-            texts = set(selector.text for selector in selectors)
-            for narrow in selectors:
-                for wide in selectors:
-                    if narrow.text != wide.text and wide.contains(narrow):
-                        return False
-            count += len(texts)
-            seen |= texts
-        return count == len(seen)
-
-    def name_origin(self, name):
-        """The origin of the tunnel of this name if it is one of these, else None."""
-        if not name.startswith(self.prefix):
-            return None
-        rest = name[len(self.prefix):]
-        members = self.members
-        dash = rest.find('-')
-        while dash != -1:
-            left = rest[:dash]
-            if left in members:
-                right = rest[dash + 1:]
-                if right not in members:
-                    return None
-                if self.mesh:
-                    return self.origin if left < right else None
-                return self.origin if left in self.hubs and right not in self.hubs else None
-            dash = rest.find('-', dash + 1)
-        return None
-
-    def pair_tunnel(self, pair):
-        """The name of the tunnel between these two addresses if it is one of these, else None."""
-        first = self.by_address.get(pair[0])
-        second = self.by_address.get(pair[1])
-        if first is None or second is None or first is second:
-            return None
-        left, right = first.name, second.name
-        if self.mesh:
-            if right < left:
-                left, right = right, left
-        elif left not in self.hubs:
-            if right not in self.hubs:
-                return None
-            left, right = right, left
-        elif right in self.hubs:
-            return None
-        return self.prefix + left + '-' + right
 
 
 class _Errors:
@@ -458,6 +313,13 @@ def _positive_int(value):
     return None
 
 
+_ALGORITHMS = {
+    'ike': {'encryption': IKE_ENCRYPTIONS, 'hash': IKE_HASHES},
+    'esp': {'encryption': ESP_ENCRYPTIONS, 'integrity': ESP_INTEGRITIES},
+}
+_DH_CHOICES = ', '.join('%s (%d)' % (name, group) for group, name in sorted((g, n) for n, g in DH_GROUPS.items()))
+
+
 def _check_proposals(where, raw, defaults, kind, errors):
     """Merge a tunnel's ike/esp overrides onto the defaults, validating each field."""
     if raw is None:
@@ -468,29 +330,22 @@ def _check_proposals(where, raw, defaults, kind, errors):
     merged = dict(defaults)
     for key, value in raw.items():
         field = '%s.%s' % (kind, key)
+        algorithms = _ALGORITHMS[kind].get(key)
         if key not in defaults:
             errors.add(where, field, 'unknown field; known: %s' % ', '.join(sorted(defaults)))
-            continue
-        if key in ('dh_group', 'pfs_group'):
-            if key == 'pfs_group' and value in ('none', None, False, 0):
-                merged[key] = 0
-                continue
+        elif key == 'pfs_group' and value in ('none', None, False, 0):
+            merged[key] = 0
+        elif key in ('dh_group', 'pfs_group'):
             number = _normalize_dh(value)
             if number is None:
                 errors.add(where, field, '%r is not a supported group; use one of %s (modp2048 or stronger)'
-                           % (value, ', '.join('%s (%d)' % (n, g) for n, g in sorted(DH_GROUPS.items(), key=lambda i: i[1]))))
+                           % (value, _DH_CHOICES))
             else:
                 merged[key] = number
-        elif key == 'encryption':
-            allowed = IKE_ENCRYPTIONS if kind == 'ike' else ESP_ENCRYPTIONS
-            if value not in allowed:
-                errors.add(where, field, '%r is not a supported algorithm; use one of %s' % (value, ', '.join(allowed)))
-            else:
-                merged[key] = value
-        elif key in ('hash', 'integrity'):
-            allowed = IKE_HASHES if kind == 'ike' else ESP_INTEGRITIES
-            if value not in allowed:
-                errors.add(where, field, '%r is not a supported algorithm; use one of %s' % (value, ', '.join(allowed)))
+        elif algorithms is not None:
+            if value not in algorithms:
+                errors.add(where, field, '%r is not a supported algorithm; use one of %s'
+                           % (value, ', '.join(algorithms)))
             else:
                 merged[key] = value
         elif key == 'version':
@@ -513,13 +368,19 @@ def _check_proposals(where, raw, defaults, kind, errors):
 HOST_FIELDS = ('ipsec_address', 'ipsec_subnets', 'ipsec_backend')
 
 
-def _endpoint_from_host(name, hostvars, errors, where=None, fields=HOST_FIELDS, in_inventory=True):
-    """An endpoint from a host's ipsec_* variables, or from a peer mapping in a tunnel.
+def _cuts_sha256_to_96_bits(platform):
+    """True for racoon on Linux: see Endpoint."""
+    os_family, backend = platform
+    return backend == 'racoon' and os_family not in BSD_FAMILIES
+
+
+def _endpoint(name, raw, errors, where, fields, platform=None):
+    """An endpoint from a host's ipsec_* variables, or (platform None) from a peer mapping in
+    a tunnel, which is outside the inventory.
 
     None when no address is given, False when what is given is wrong (already reported).
     """
-    where = where or "host '%s'" % name
-    raw_address = hostvars.get('address')
+    raw_address = raw.get('address')
     if raw_address in (None, ''):
         return None
     parsed = parse_address(raw_address)
@@ -528,20 +389,19 @@ def _endpoint_from_host(name, hostvars, errors, where=None, fields=HOST_FIELDS, 
         return False
     address, version = parsed
     subnets = []
-    for index, raw in enumerate(_as_list(hostvars.get('subnets'))):
-        selector = parse_network(raw)
+    for index, text in enumerate(_as_list(raw.get('subnets'))):
+        selector = parse_network(text)
         if selector is None:
-            errors.add(where, '%s[%d]' % (fields[1], index), '%r is not an IP network' % (raw,))
+            errors.add(where, '%s[%d]' % (fields[1], index), '%r is not an IP network' % (text,))
         else:
             subnets.append(selector)
-    backend = hostvars.get('backend')
+    backend = raw.get('backend')
     if backend not in (None, '') and backend not in BACKENDS:
         errors.add(where, fields[2], '%r is not a backend; use one of %s' % (backend, ', '.join(BACKENDS)))
         backend = None
-    icv96 = False
-    if in_inventory:
-        os_family, platform_backend = host_platform(dict(hostvars, backend=backend))
-        icv96 = platform_backend == 'racoon' and os_family not in BSD_FAMILIES
+    in_inventory = platform is not None
+    # An invalid backend fails the build, so the platform's unchecked one decides only valid fleets.
+    icv96 = in_inventory and _cuts_sha256_to_96_bits(platform)
     return Endpoint(name, address, version, tuple(subnets), backend or None, in_inventory, icv96)
 
 
@@ -551,6 +411,8 @@ class _Builder:
     def __init__(self, inventory):
         self.errors = _Errors()
         self.hosts = inventory.get('hosts') or {}
+        # Also for hosts without an address: each gets a slice in the plan.
+        self.platforms = dict((name, host_platform(raw or {})) for name, raw in self.hosts.items())
         defaults = inventory.get('defaults') or {}
         self.defaults_ike = _check_proposals('defaults', defaults.get('ike'), DEFAULT_IKE, 'ike', self.errors)
         self.defaults_esp = _check_proposals('defaults', defaults.get('esp'), DEFAULT_ESP, 'esp', self.errors)
@@ -565,10 +427,7 @@ class _Builder:
         self.tunnels = []
         self._names = {}
         self._pairs = {}
-        self._expansions = []
-        self._shared = {}
         self._proposal_cache = {}
-        self._default_selectors = {}
         self._peers = {}
         self._by_address = {}
 
@@ -577,7 +436,8 @@ class _Builder:
     def host_endpoint(self, name):
         """The endpoint of an inventory host, or None when it has no usable address."""
         if name not in self._host_endpoints:
-            endpoint = _endpoint_from_host(name, self.hosts[name] or {}, self.errors)
+            endpoint = _endpoint(name, self.hosts[name] or {}, self.errors, "host '%s'" % name, HOST_FIELDS,
+                                 self.platforms[name])
             self._host_endpoints[name] = endpoint
             if endpoint:
                 self.endpoints[name] = endpoint
@@ -620,7 +480,7 @@ class _Builder:
             self.errors.add(where, field, "'%s' is an inventory host; name it by its inventory name only" % name)
             return
         fields = ('%s.address' % field, '%s.subnets' % field, '%s.backend' % field)
-        endpoint = _endpoint_from_host(name, raw, self.errors, where, fields, in_inventory=False)
+        endpoint = _endpoint(name, raw, self.errors, where, fields)
         if endpoint is None:
             self.errors.add(where, field, "peer '%s' outside the inventory needs an address" % (name,))
         if not endpoint:
@@ -677,12 +537,8 @@ class _Builder:
     def selectors_for(self, where, end, raw, mode, version):
         """The networks one end protects: given, or its subnets, or its own address."""
         if raw is None:
-            key = (end.name, mode)
-            hit = self._default_selectors.get(key)
-            if hit is None:
-                hit = tuple(s for s in end.subnets if s.version == version) if mode == 'tunnel' else ()
-                hit = self._default_selectors[key] = hit or (_host_selector(end.address, version),)
-            return hit
+            subnets = tuple(s for s in end.subnets if s.version == version) if mode == 'tunnel' else ()
+            return subnets or (_host_selector(end.address, version),)
         field = 'selectors.%s' % end.name
         if not _as_list(raw):
             self.errors.add(where, field, 'is empty; leave it out to protect the default networks')
@@ -741,7 +597,7 @@ class _Builder:
         # One psk_ref serves every tunnel of a topology: the tunnel's own name, which the
         # derivation label needs, is beside it in each plan record.
         psk_ref = {'source': psk_source, 'generation': generation, 'origin': origin}
-        return (mode, level, ike, esp, psk_ref)
+        return SharedSettings(origin, mode, level, ike, esp, psk_ref)
 
     def unknown_fields(self, where, field, raw, known):
         """Report fields of `raw` not in `known`; True when there were any.
@@ -755,8 +611,6 @@ class _Builder:
 
     def claim_name(self, where, name, origin):
         first = self._names.get(name)
-        if first is None and self._expansions:
-            first = _first_of(expansion.name_origin(name) for expansion in self._expansions)
         if first is not None:
             self.errors.add(where, 'name', 'duplicate tunnel name (first defined in %s)' % first)
             return False
@@ -788,58 +642,46 @@ class _Builder:
         if unknown:
             self.errors.add(where, 'selectors', 'names no end of this tunnel: %s' % ', '.join(unknown))
             return
-        self.link(where, name, 'ipsec_tunnels', a, b, settings,
-                  raw_selectors.get(a.name, raw_selectors.get(a.address)),
-                  raw_selectors.get(b.name, raw_selectors.get(b.address)))
+        if not self.check_pair(where, name, a, b, settings):
+            return
+        errors_before = len(self.errors.items)
+        a_selectors = self.selectors_for(where, a, raw_selectors.get(a.name, raw_selectors.get(a.address)),
+                                         settings.mode, a.version)
+        b_selectors = self.selectors_for(where, b, raw_selectors.get(b.name, raw_selectors.get(b.address)),
+                                         settings.mode, a.version)
+        if len(self.errors.items) == errors_before:
+            self.tunnels.append(Tunnel(name, a, b, a_selectors, b_selectors, settings))
 
-    def link(self, where, name, origin, a, b, settings, raw_a=None, raw_b=None):
-        """Check a pair of ends and record the tunnel between them.
+    def check_pair(self, where, name, a, b, settings):
+        """Check a pair of ends and claim it for tunnel `name`; True if the tunnel may be built.
 
         The ends are checked even when the tunnel's settings were wrong (`settings` None),
         so one run reports both kinds of problem.
         """
         if a is b or a.address == b.address:
             self.errors.add(where, 'hosts', "a tunnel from '%s' to itself" % a.name)
-            return
+            return False
         if a.version != b.version:
             self.errors.add(where, 'hosts', "'%s' is IPv%d and '%s' is IPv%d (one address family per tunnel)"
                             % (a.name, a.version, b.name, b.version))
-            return
+            return False
         if not (a.in_inventory or b.in_inventory):
             self.errors.add(where, 'hosts', 'neither end is an inventory host, so no host would carry this tunnel')
-            return
+            return False
         # Keyed on addresses: an inventory host named once by name and once by address is
         # still the same pair.
         pair = (a.address, b.address) if a.address < b.address else (b.address, a.address)
         first = self._pairs.get(pair)
-        if first is None and self._expansions:
-            first = _first_of(expansion.pair_tunnel(pair) for expansion in self._expansions)
         if first is not None:
             self.errors.add(where, 'hosts', "'%s' and '%s' are already paired by tunnel '%s'" % (a.name, b.name, first))
-            return
+            return False
         self._pairs[pair] = name
         if settings is None:
-            return
-        mode, level, ike, esp, psk_ref = settings
-        if ike['version'] == 2 and (a.backend == 'racoon' or b.backend == 'racoon'):
+            return False
+        if settings.ike['version'] == 2 and (a.backend == 'racoon' or b.backend == 'racoon'):
             self.errors.add(where, 'ike.version', 'racoon speaks IKEv1 only; an end here runs racoon')
-            return
-        errors_before = len(self.errors.items)
-        a_selectors = self.selectors_for(where, a, raw_a, mode, a.version)
-        b_selectors = self.selectors_for(where, b, raw_b, mode, a.version)
-        if len(self.errors.items) == errors_before:
-            self.tunnels.append(Tunnel(name, a, b, a_selectors, b_selectors,
-                                       self.shared_settings(origin, a.version, settings)))
-
-    def shared_settings(self, origin, version, settings):
-        """The SharedSettings of `settings` (as `settings` returns them) for this origin and family."""
-        key = (origin, version)
-        entry = self._shared.get(key)
-        # Held beside the object so that the identity test stays meaningful.
-        if entry is None or entry[0] is not settings:
-            mode, level, ike, esp, psk_ref = settings
-            entry = self._shared[key] = (settings, SharedSettings(origin, mode, level, version, ike, esp, psk_ref))
-        return entry[1]
+            return False
+        return True
 
     def add_topology(self, index, raw):
         if not isinstance(raw, dict):
@@ -873,60 +715,27 @@ class _Builder:
         if unknown or not well_formed:
             return
         if kind == 'mesh':
-            hubs = None
             pairs = combinations(members, 2)
         else:
             members = hubs + spokes
             pairs = product(hubs, spokes)
-        # The usual topology cannot fail a per-pair check, and a 1,000-host mesh is half a
-        # million pairs: such a topology skips them (see _Expansion).
-        expansion = _Expansion.of(name, origin, kind == 'mesh', members, hubs, settings, self.selectors_for)
-        if expansion is not None and self._unclaimed(expansion):
-            self._expand(expansion, pairs, settings)
-            return
+        # A topology names no selectors, so a member protects the same networks in each of its
+        # tunnels: worked out once here, not per pair (check_pair keeps each pair to one family).
+        selectors = {}
+        if settings is not None:
+            selectors = dict((member.name, self.selectors_for(where, member, None, settings.mode, member.version))
+                             for member in members)
         for left, right in pairs:
             # Mesh pairs are named in sorted order, so reordering a group renames (and
             # re-keys) nothing; hub-and-spoke names say which end is the hub.
             if kind == 'mesh' and right.name < left.name:
                 left, right = right, left
             tunnel_name = '%s-%s-%s' % (name, left.name, right.name)
-            pair_where = _TopologyTunnel(tunnel_name, name)
-            if self.claim_name(pair_where, tunnel_name, origin):
-                self.link(pair_where, tunnel_name, origin, left, right, settings)
-
-    def _unclaimed(self, expansion):
-        """True when no tunnel name or pair of ends of `expansion` is already taken."""
-        if any(expansion.name_origin(name) for name in self._names):
-            return False
-        if any(expansion.pair_tunnel(pair) for pair in self._pairs):
-            return False
-        for other in self._expansions:
-            # Cautious, not exact: a shared name prefix or two shared addresses may clash,
-            # and the pair-by-pair way then finds out whether they do.
-            if other.prefix.startswith(expansion.prefix) or expansion.prefix.startswith(other.prefix):
-                return False
-            if len(set(other.by_address).intersection(expansion.by_address)) > 1:
-                return False
-        return True
-
-    def _expand(self, expansion, pairs, settings):
-        """Every tunnel of an ordinary topology: what `link` would make, minus its checks."""
-        shared = self.shared_settings(expansion.origin, expansion.version, settings)
-        prefix = expansion.prefix
-        mesh = expansion.mesh
-        selectors = expansion.selectors
-        add = self.tunnels.append
-        expansion.start = len(self.tunnels)
-        for left, right in pairs:
-            left_name = left.name
-            right_name = right.name
-            if mesh and right_name < left_name:
-                left, right = right, left
-                left_name, right_name = right_name, left_name
-            add(Tunnel(prefix + left_name + '-' + right_name, left, right, selectors[left_name],
-                       selectors[right_name], shared))
-        expansion.stop = len(self.tunnels)
-        self._expansions.append(expansion)
+            pair_where = "tunnel '%s' (topology '%s')" % (tunnel_name, name)
+            if self.claim_name(pair_where, tunnel_name, origin) and \
+                    self.check_pair(pair_where, tunnel_name, left, right, settings):
+                self.tunnels.append(Tunnel(tunnel_name, left, right, selectors[left.name], selectors[right.name],
+                                           settings))
 
     def _members(self, where, raw, field):
         """The endpoints a topology lists under `field`, each resolved once."""
@@ -958,7 +767,7 @@ class _Builder:
         (local narrower but remote wider), leave the kernel's choice undefined.
         """
         by_host = {}
-        for tunnel in self._tunnels_to_check():
+        for tunnel in self.tunnels:
             for end, locals_, remotes in ((tunnel.first, tunnel.first_selectors, tunnel.second_selectors),
                                           (tunnel.second, tunnel.second_selectors, tunnel.first_selectors)):
                 if not end.in_inventory:
@@ -972,11 +781,9 @@ class _Builder:
                         entry = groups[local.text] = (local, {})
                     group = entry[1]
                     for remote in remotes:
-                        owner = group.get(remote.text)
-                        if owner is not None and owner is not tunnel:
+                        owner = group.setdefault(remote.text, tunnel)
+                        if owner is not tunnel:
                             self._overlap(end.name, tunnel, owner, local, remote, local, remote)
-                        else:
-                            group[remote.text] = tunnel
         for host, groups in by_host.items():
             locals_ = [groups[k][0] for k in groups]
             if len(locals_) < 2:
@@ -986,38 +793,6 @@ class _Builder:
                     if narrow is wide or not wide.contains(narrow):
                         continue
                     self._crosswise(host, narrow, groups[narrow.text][1], wide, groups[wide.text][1])
-
-    def _tunnels_to_check(self):
-        """The tunnels `check_overlaps` looks at, in order.
-
-        It leaves out the tunnels of a self-contained expansion none of whose hosts has
-        any other tunnel: on those hosts they have nothing to clash with.
-        """
-        tunnels = self.tunnels
-        if not self._expansions:
-            return tunnels
-        linked = []
-        start = 0
-        for expansion in self._expansions:
-            linked.append(tunnels[start:expansion.start])
-            start = expansion.stop
-        linked.append(tunnels[start:])
-        sources = {}
-        for tunnel in chain.from_iterable(linked):
-            for end in (tunnel.first, tunnel.second):
-                if end.in_inventory:
-                    sources[end.name] = sources.get(end.name, 0) + 1
-        for expansion in self._expansions:
-            for name in expansion.members:
-                sources[name] = sources.get(name, 0) + 1
-        kept = []
-        start = 0
-        for expansion in self._expansions:
-            if expansion.self_contained and all(sources[name] == 1 for name in expansion.members):
-                kept.append(tunnels[start:expansion.start])
-                start = expansion.stop
-        kept.append(tunnels[start:])
-        return chain.from_iterable(kept)
 
     def _crosswise(self, host, narrow, narrow_remotes, wide, wide_remotes):
         """A narrow local with a remote strictly wider than one of a wide local's remotes."""
@@ -1082,8 +857,7 @@ def build_fleet(inventory):
     if builder.errors.items:
         raise ModelError(builder.errors.items)
     builder.tunnels.sort(key=_NAME)
-    platforms = dict((name, host_platform(raw or {})) for name, raw in builder.hosts.items())
-    return Fleet(builder.endpoints, builder.tunnels, management, sorted(builder.hosts), platforms)
+    return Fleet(builder.endpoints, builder.tunnels, management, sorted(builder.hosts), builder.platforms)
 
 
 def management_selectors(networks, errors=None):

@@ -15,6 +15,7 @@ import json
 
 import pytest
 
+from ansible_collections.fleet.ipsec.plugins.module_utils import model
 from ansible_collections.fleet.ipsec.plugins.module_utils.model import ModelError, build_fleet
 from ansible_collections.fleet.ipsec.plugins.module_utils.plan import PLAN_VERSION, build_plan, plan_fleet
 
@@ -586,6 +587,21 @@ def test_os_family_picks_the_default_backend():
     platforms = dict((name, (host['os_family'], host['backend'])) for name, host in result['hosts'].items())
     assert platforms == {'bsd': ('FreeBSD', 'racoon'), 'linux': ('Debian', 'strongswan'),
                          'unknown': ('FreeBSD', 'racoon'), 'net': ('NetBSD', 'racoon')}
+
+
+def test_each_host_platform_is_worked_out_once(monkeypatch):
+    asked = []
+
+    def counting(raw_host):
+        asked.append(raw_host.get('address'))
+        return original(raw_host)
+    original = model.host_platform
+    monkeypatch.setattr(model, 'host_platform', counting)
+    result = plan([tunnel('a-b', 'a', 'b')], hosts={'a': LINUX_RACOON, 'b': FREEBSD_RACOON, 'idle': {}})
+    assert sorted(asked, key=str) == sorted([LINUX_RACOON['address'], FREEBSD_RACOON['address'], None], key=str)
+    # The one answer serves both the slice and the integrity choice.
+    assert result['hosts']['a']['backend'] == 'racoon' and result['hosts']['idle']['backend'] == 'racoon'
+    assert result['hosts']['a']['peers'][0]['esp']['integrity'] == 'sha512'
 
 
 @pytest.mark.parametrize('a, b', [

@@ -494,3 +494,77 @@ def test_exhaustive_two_tunnels_every_conflict_rejected():
     """Completeness, exhaustively: equal and crosswise pairs are always rejected."""
     missed = _classified()[0]
     assert missed == [], '%d missed, e.g. %r' % (len(missed), missed[:3])
+
+
+# ---------------------------------------------------------------------------------------
+# names, ends and addresses that clash
+# ---------------------------------------------------------------------------------------
+
+# Host names that prefix each other across a dash ('a' and 'a-b'), topology names that prefix
+# each other, and few addresses, so that tunnel names, pairs of ends and addresses clash often.
+CLASH_HOSTS = ('a', 'b', 'c', 'a-b', 'b-c', 'd')
+CLASH_ADDRESSES = ('192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '2001:db8::1', '2001:db8::2')
+CLASH_NETWORKS = ('10.0.0.0/8', '10.1.0.0/16', '10.1.1.0/24', '10.2.0.0/16', '0.0.0.0/0', '2001:db8:1::/48')
+OUTSIDE_PEER = '198.51.100.9'
+# Where every problem is reported: a tunnel (maybe of a topology), a topology, a host, or a variable.
+PROBLEM = re.compile(r"^(tunnel '[^']+'( \(topology '[^']+'\))?|topology '[^']+'|host '[^']+'|ipsec_\w+(\[\d+\])?): ")
+
+
+@st.composite
+def clashing_inventories(draw):
+    hosts = {}
+    for index, name in enumerate(draw(st.lists(st.sampled_from(CLASH_HOSTS), min_size=2, max_size=6, unique=True))):
+        # Mostly an address and a network of its own, sometimes one another host has too.
+        clash = draw(st.integers(0, 3)) == 0
+        host = {'address': draw(st.sampled_from(CLASH_ADDRESSES)) if clash else '198.18.0.%d' % (index + 1)}
+        if draw(st.booleans()):
+            host['subnets'] = (draw(st.lists(st.sampled_from(CLASH_NETWORKS), max_size=2, unique=True)) if clash
+                               else ['10.%d.0.0/16' % (100 + index)])
+        if draw(st.integers(0, 4)) == 0:
+            host['backend'] = 'racoon'
+        hosts[name] = host
+    names = sorted(hosts)
+    topologies = []
+    for _index in range(draw(st.integers(0, 3))):
+        topology = {'name': draw(st.sampled_from(('core', 'core-a', 'edge', 'a'))),
+                    'mode': draw(st.sampled_from(MODES))}
+        if draw(st.booleans()):
+            topology['type'] = 'mesh'
+            topology['hosts'] = draw(st.lists(st.sampled_from(names), min_size=2, max_size=5, unique=True))
+        else:
+            topology['type'] = 'hub_and_spoke'
+            topology['hubs'] = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
+            topology['spokes'] = draw(st.lists(st.sampled_from(names + [OUTSIDE_PEER]), min_size=1, max_size=4,
+                                               unique=True))
+        if draw(st.integers(0, 3)) == 0:
+            topology['ike'] = {'version': 2}
+        topologies.append(topology)
+    tunnels = []
+    for _index in range(draw(st.integers(0, 3))):
+        left, right = draw(st.lists(st.sampled_from(names), min_size=2, max_size=2, unique=True))
+        name = draw(st.sampled_from(('core-a-b', 'core-b-c', 'edge-a-b', 'x', 'core-a-b-c')))
+        tunnels.append({'name': name, 'hosts': [left, right]})
+    return {'hosts': hosts, 'topologies': topologies, 'tunnels': tunnels,
+            'psk_master': 'clashing-test-master-0123456789'}
+
+
+@settings(SETTINGS, max_examples=300)
+@given(clashing_inventories())
+def test_clashes_are_refused_where_they_are_or_planned_apart(inventory):
+    """Either every problem names where it is, or each tunnel name and each pair of outer
+    addresses occurs once in the plan, and no tunnel joins an address to itself."""
+    try:
+        plan = build_plan(inventory)
+    except ModelError as exc:
+        assert exc.errors
+        for problem in exc.errors:
+            assert PROBLEM.match(problem), problem
+        return
+    names = [tunnel['name'] for tunnel in plan['tunnels']]
+    assert len(names) == len(set(names))
+
+    def address(end):
+        return plan['hosts'][end]['addresses'][0] if end in plan['hosts'] else end
+    pairs = [frozenset(address(end) for end in tunnel['hosts']) for tunnel in plan['tunnels']]
+    assert all(len(pair) == 2 for pair in pairs)
+    assert len(pairs) == len(set(pairs))

@@ -34,7 +34,7 @@ class ActionModule(ActionBase):
 
     ansible.builtin.template costs a module run (an SSH round trip and a Python start on the
     host) per file, two when the file changes. Here the templates are rendered in the
-    controller's worker and the host gets them in one run of the fleet.ipsec.files module; in
+    controller's worker and the host gets them in one run of the fleet.ipsec.write_files module; in
     render mode (root) they are written on the controller and no module runs at all.
     """
 
@@ -157,7 +157,7 @@ class ActionModule(ActionBase):
                     item[key] = entry[key]
             module_files.append(item)
         result = self._execute_module(
-            module_name='fleet.ipsec.files', task_vars=task_vars,
+            module_name='fleet.ipsec.write_files', task_vars=task_vars,
             module_args={'files': module_files, 'markers': markers, 'want_before': bool(self._task.diff)})
         if result.get('failed'):
             result.pop('before', None)

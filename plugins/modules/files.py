@@ -24,6 +24,7 @@ description:
     run at all); owner and group are then not set.
   - The content of a file marked O(files[].secret) never appears in a diff, a result or a log; the
     content of every file travels to the host as a C(no_log) parameter.
+  - This is an action. On the host it runs M(fleet.ipsec.write_files) with the rendered content.
 author:
   - fleet.ipsec contributors (@fleet-ipsec)
 options:
@@ -88,9 +89,9 @@ options:
       - Write on the controller, below this absolute directory, which stands for the host's C(/).
     type: path
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
-  - ansible.builtin.action_common_attributes.files
+  - action_common_attributes
+  - action_common_attributes.flow
+  - action_common_attributes.files
 attributes:
   action:
     support: full
@@ -111,6 +112,7 @@ attributes:
     support: none
 seealso:
   - module: ansible.builtin.template
+  - module: fleet.ipsec.write_files
 notes:
   - SELinux contexts and file attributes are not managed.
 '''
@@ -189,154 +191,3 @@ new_markers:
   type: list
   elements: str
 '''
-
-import errno
-import grp
-import os
-import pwd
-import stat
-import tempfile
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
-
-
-def _current(path):
-    """(content, stat) of an existing file, or (None, None)."""
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read(), os.fstat(handle.fileno())
-    except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return None, None
-        raise
-
-
-def _make_dirs(directory, uid, gid, created):
-    if os.path.isdir(directory):
-        return
-    _make_dirs(os.path.dirname(directory), uid, gid, created)
-    os.mkdir(directory, 0o755)
-    os.chown(directory, uid, gid)
-    os.chmod(directory, 0o755)
-    created.append(directory)
-
-
-def _write(path, content, mode, uid, gid):
-    # A temporary file beside the target, given its owner and mode before it holds a byte, then
-    # renamed over it: a reader never sees half a file, nor a key file readable by others.
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.fleet-ipsec-')
-    try:
-        try:
-            os.fchown(handle, uid, gid)
-            os.fchmod(handle, mode)
-            os.write(handle, content)
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-        os.rename(temporary, path)
-    except Exception:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def _ids(module, entry):
-    try:
-        uid = pwd.getpwnam(entry['owner']).pw_uid
-    except KeyError:
-        module.fail_json(msg='%s: no user %s on this host' % (entry['dest'], entry['owner']))
-    try:
-        gid = grp.getgrnam(entry['group']).gr_gid
-    except KeyError:
-        module.fail_json(msg='%s: no group %s on this host' % (entry['dest'], entry['group']))
-    return uid, gid
-
-
-def _owner_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            files=dict(type='list', elements='dict', required=True, options=dict(
-                dest=dict(type='path', required=True),
-                content=dict(type='str', required=True, no_log=True),
-                mode=dict(type='str', required=True),
-                owner=dict(type='str', default='root'),
-                group=dict(type='str', default='root'),
-                secret=dict(type='bool', default=False),
-                previous=dict(type='path'),
-                watch=dict(type='bool', default=False),
-            )),
-            markers=dict(type='list', elements='str', default=[]),
-            want_before=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    )
-    written = []
-    changed_files = []
-    new_markers = []
-    befores = {}
-    directories = []
-    for entry in module.params['files']:
-        dest = entry['dest']
-        if not os.path.isabs(dest):
-            module.fail_json(msg='%s: not an absolute path' % dest)
-        try:
-            mode = int(entry['mode'], 8)
-        except ValueError:
-            module.fail_json(msg='%s: mode %s is not octal' % (dest, entry['mode']))
-        uid, gid = _ids(module, entry)
-        content = to_bytes(entry['content'], errors='surrogate_or_strict')
-        try:
-            before, before_stat = _current(dest)
-        except (IOError, OSError) as exc:
-            module.fail_json(msg='%s: %s' % (dest, to_native(exc)))
-        content_changed = before != content
-        meta_changed = before_stat is not None and (
-            stat.S_IMODE(before_stat.st_mode) != mode or before_stat.st_uid != uid or before_stat.st_gid != gid)
-        if content_changed and before is not None and entry['watch']:
-            old = to_text(before, errors='surrogate_or_strict')
-            new_markers.extend(marker for marker in module.params['markers']
-                               if marker not in old and marker not in new_markers)
-        if not module.check_mode:
-            try:
-                _make_dirs(os.path.dirname(dest), uid, gid, directories)
-                if content_changed:
-                    if entry['previous']:
-                        if before is None:
-                            if os.path.lexists(entry['previous']):
-                                os.unlink(entry['previous'])
-                        else:
-                            _write(entry['previous'], before, mode, uid, gid)
-                    _write(dest, content, mode, uid, gid)
-                elif meta_changed:
-                    os.chown(dest, uid, gid)
-                    os.chmod(dest, mode)
-            except (IOError, OSError) as exc:
-                module.fail_json(msg='%s: %s' % (dest, to_native(exc)))
-        if content_changed or meta_changed:
-            changed_files.append(dest)
-        if content_changed and module.params['want_before'] and not entry['secret']:
-            befores[dest] = to_text(before or b'', errors='surrogate_or_strict')
-        written.append({
-            'dest': dest, 'path': dest, 'changed': content_changed or meta_changed,
-            'existed': before is not None, 'mode': '%04o' % mode,
-            'mode_was': None if before_stat is None else '%04o' % stat.S_IMODE(before_stat.st_mode),
-            'owner_was': None if before_stat is None else _owner_name(before_stat.st_uid),
-        })
-    result = dict(changed=bool(changed_files) or bool(directories), files=written,
-                  changed_files=changed_files, new_markers=new_markers)
-    if befores:
-        # Internal to the action, which builds the diffs and drops this key.
-        result['before'] = befores
-    module.exit_json(**result)
-
-
-if __name__ == '__main__':
-    main()

@@ -1,0 +1,310 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 fleet.ipsec contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: write_files
+short_description: Write files whose content is given, all in one module run (the host side of fleet.ipsec.files)
+version_added: 0.2.0
+description:
+  - The part of M(fleet.ipsec.files) that runs on the host. That action renders the templates on the
+    controller and runs this module once per host with the content; use it rather than this module.
+  - Each file is compared by content, mode, owner and group; only what differs is written. A file
+    is replaced atomically, and carries its owner and mode before it holds any content, so a key
+    file is never readable by others, not even for a moment.
+  - Missing parent directories are created (mode 0755, owned by the file's owner and group).
+author:
+  - fleet.ipsec contributors (@fleet-ipsec)
+options:
+  files:
+    description:
+      - The files to write.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      dest:
+        description:
+          - Absolute path of the file.
+        type: path
+        required: true
+      content:
+        description:
+          - The file's content.
+        type: str
+        required: true
+      mode:
+        description:
+          - Octal mode of the file, as a string such as C("0600").
+        type: str
+        required: true
+      owner:
+        description:
+          - Owner of the file.
+        type: str
+        default: root
+      group:
+        description:
+          - Group of the file.
+        type: str
+        default: root
+      secret:
+        description:
+          - The file holds a key; its old content is never returned, not even with O(want_before).
+        type: bool
+        default: false
+      previous:
+        description:
+          - When the file's content changes, keep its old content at this path (same owner and mode).
+            Removed when the file did not exist before.
+        type: path
+      watch:
+        description:
+          - Look for O(markers) in the file's old content; see RV(new_markers).
+        type: bool
+        default: false
+  markers:
+    description:
+      - Strings to look for in the old content of the files marked O(files[].watch).
+    type: list
+    elements: str
+    default: []
+  want_before:
+    description:
+      - Return the old content of each changed file that is not O(files[].secret), as RV(before), from which
+        M(fleet.ipsec.files) builds its diffs (and then drops it).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+    details: M(fleet.ipsec.files) builds the diffs, from RV(before).
+  platform:
+    platforms: posix
+seealso:
+  - module: fleet.ipsec.files
+notes:
+  - SELinux contexts and file attributes are not managed.
+'''
+
+EXAMPLES = r'''
+- name: Write a file with a given content (fleet.ipsec.files does this with rendered templates)
+  fleet.ipsec.write_files:
+    files:
+      - dest: /etc/racoon/racoon.conf
+        content: "log notify;\n"
+        mode: "0644"
+'''
+
+RETURN = r'''
+files:
+  description: One entry per file of O(files), in order.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    dest:
+      description: The file's path.
+      type: str
+      sample: /etc/racoon/racoon.conf
+    path:
+      description: Where the file was written, the same as RV(files[].dest).
+      type: str
+      sample: /etc/racoon/racoon.conf
+    changed:
+      description: Whether the content, mode, owner or group changed (or would, in check mode).
+      type: bool
+    existed:
+      description: Whether the file existed before.
+      type: bool
+    mode:
+      description: The file's mode now.
+      type: str
+      sample: "0600"
+    mode_was:
+      description: The mode the file had before, or null if it did not exist.
+      type: str
+      sample: "0644"
+    owner_was:
+      description: The owner the file had before, or null if it did not exist.
+      type: str
+      sample: root
+changed_files:
+  description: O(files[].dest) of every file that changed.
+  returned: success
+  type: list
+  elements: str
+  sample: [/etc/racoon/racoon.conf]
+new_markers:
+  description:
+    - The O(markers) missing from the old content of a watched file that existed and changed. Empty when
+      no watched file existed before.
+  returned: success
+  type: list
+  elements: str
+before:
+  description: The old content of each changed file that is not secret, by O(files[].dest).
+  returned: when O(want_before) is true and such a file changed
+  type: dict
+'''
+
+import errno
+import grp
+import os
+import pwd
+import stat
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+
+
+def _current(path):
+    """(content, stat) of an existing file, or (None, None)."""
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read(), os.fstat(handle.fileno())
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            return None, None
+        raise
+
+
+def _make_dirs(directory, uid, gid, created):
+    if os.path.isdir(directory):
+        return
+    _make_dirs(os.path.dirname(directory), uid, gid, created)
+    os.mkdir(directory, 0o755)
+    os.chown(directory, uid, gid)
+    os.chmod(directory, 0o755)
+    created.append(directory)
+
+
+def _write(path, content, mode, uid, gid):
+    # A temporary file beside the target, given its owner and mode before it holds a byte, then
+    # renamed over it: a reader never sees half a file, nor a key file readable by others.
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.fleet-ipsec-')
+    try:
+        try:
+            os.fchown(handle, uid, gid)
+            os.fchmod(handle, mode)
+            os.write(handle, content)
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+        os.rename(temporary, path)
+    except Exception:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _ids(module, entry):
+    try:
+        uid = pwd.getpwnam(entry['owner']).pw_uid
+    except KeyError:
+        module.fail_json(msg='%s: no user %s on this host' % (entry['dest'], entry['owner']))
+    try:
+        gid = grp.getgrnam(entry['group']).gr_gid
+    except KeyError:
+        module.fail_json(msg='%s: no group %s on this host' % (entry['dest'], entry['group']))
+    return uid, gid
+
+
+def _owner_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            files=dict(type='list', elements='dict', required=True, options=dict(
+                dest=dict(type='path', required=True),
+                content=dict(type='str', required=True, no_log=True),
+                mode=dict(type='str', required=True),
+                owner=dict(type='str', default='root'),
+                group=dict(type='str', default='root'),
+                secret=dict(type='bool', default=False),
+                previous=dict(type='path'),
+                watch=dict(type='bool', default=False),
+            )),
+            markers=dict(type='list', elements='str', default=[]),
+            want_before=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    written = []
+    changed_files = []
+    new_markers = []
+    befores = {}
+    directories = []
+    for entry in module.params['files']:
+        dest = entry['dest']
+        if not os.path.isabs(dest):
+            module.fail_json(msg='%s: not an absolute path' % dest)
+        try:
+            mode = int(entry['mode'], 8)
+        except ValueError:
+            module.fail_json(msg='%s: mode %s is not octal' % (dest, entry['mode']))
+        uid, gid = _ids(module, entry)
+        content = to_bytes(entry['content'], errors='surrogate_or_strict')
+        try:
+            before, before_stat = _current(dest)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg='%s: %s' % (dest, to_native(exc)))
+        content_changed = before != content
+        meta_changed = before_stat is not None and (
+            stat.S_IMODE(before_stat.st_mode) != mode or before_stat.st_uid != uid or before_stat.st_gid != gid)
+        if content_changed and before is not None and entry['watch']:
+            old = to_text(before, errors='surrogate_or_strict')
+            new_markers.extend(marker for marker in module.params['markers']
+                               if marker not in old and marker not in new_markers)
+        if not module.check_mode:
+            try:
+                _make_dirs(os.path.dirname(dest), uid, gid, directories)
+                if content_changed:
+                    if entry['previous']:
+                        if before is None:
+                            if os.path.lexists(entry['previous']):
+                                os.unlink(entry['previous'])
+                        else:
+                            _write(entry['previous'], before, mode, uid, gid)
+                    _write(dest, content, mode, uid, gid)
+                elif meta_changed:
+                    os.chown(dest, uid, gid)
+                    os.chmod(dest, mode)
+            except (IOError, OSError) as exc:
+                module.fail_json(msg='%s: %s' % (dest, to_native(exc)))
+        if content_changed or meta_changed:
+            changed_files.append(dest)
+        if content_changed and module.params['want_before'] and not entry['secret']:
+            befores[dest] = to_text(before or b'', errors='surrogate_or_strict')
+        written.append({
+            'dest': dest, 'path': dest, 'changed': content_changed or meta_changed,
+            'existed': before is not None, 'mode': '%04o' % mode,
+            'mode_was': None if before_stat is None else '%04o' % stat.S_IMODE(before_stat.st_mode),
+            'owner_was': None if before_stat is None else _owner_name(before_stat.st_uid),
+        })
+    result = dict(changed=bool(changed_files) or bool(directories), files=written,
+                  changed_files=changed_files, new_markers=new_markers)
+    if befores:
+        # Internal to the action, which builds the diffs and drops this key.
+        result['before'] = befores
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

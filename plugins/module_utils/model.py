@@ -37,6 +37,7 @@ DH_GROUPS = {
 }
 DH_GROUP_NUMBERS = tuple(sorted(DH_GROUPS.values()))
 IKE_VERSIONS = (1, 2)
+ADDRESS_FAMILIES = {4: 'ipv4', 6: 'ipv6'}
 
 DEFAULT_IKE = {
     'version': 1,
@@ -187,7 +188,6 @@ class Tunnel:
         return ADDRESS_FAMILIES[self.first.version]
 
 
-ADDRESS_FAMILIES = {4: 'ipv4', 6: 'ipv6'}
 _NAME = attrgetter('name')
 
 

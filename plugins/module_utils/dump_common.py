@@ -136,7 +136,8 @@ class Line(object):
     def __init__(self, pattern, kind=_FIELDS, orphan=None, after=None, **groups):
         regex = re.compile(pattern.replace(' ', r'\s+') + r'\Z', _ASCII)
         # m.groups() lines up with self.fields only if no group is anonymous
-        assert regex.groups == len(regex.groupindex), pattern
+        if regex.groups != len(regex.groupindex):
+            raise AssertionError(pattern)
         self.match = regex.match
         self.kind = kind
         self.orphan = orphan  # the warning for a LAST_REQUEST line before any request

@@ -7,16 +7,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import os
-import stat
-import tempfile
 
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
+from ansible_collections.fleet.ipsec.plugins.module_utils.file_writer import write_files
 
 try:
     from ansible.template import trust_as_template
@@ -86,66 +84,16 @@ class ActionModule(ActionBase):
         text = templar.template(template, escape_backslashes=False, overrides=dict(_OVERRIDES))
         return to_bytes(text or '', errors='surrogate_or_strict')
 
-    @staticmethod
-    def _current(path):
-        """(content, mode) of an existing file, or (None, None)."""
-        try:
-            with open(path, 'rb') as handle:
-                return handle.read(), stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
-        except (IOError, OSError) as exc:
-            if exc.errno == errno.ENOENT:
-                return None, None
-            raise
-
-    @staticmethod
-    def _write(path, content, mode):
-        directory = os.path.dirname(path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        # As on the host: the temporary file has its mode before it holds a byte.
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix='.fleet-ipsec-')
-        try:
-            os.fchmod(handle, mode)
-            os.write(handle, content)
-        finally:
-            os.close(handle)
-        try:
-            os.rename(temporary, path)
-        except OSError:
-            os.unlink(temporary)
-            raise
-
     def _write_below(self, root, files, markers):
-        """Render mode: the same files below root on the controller."""
+        """Render mode: the same files below root on the controller, with the host's code."""
         if not isinstance(root, string_types) or not os.path.isabs(root):
             raise AnsibleActionFail('root: %r is not an absolute path' % (root,))
-        written = []
-        new_markers = []
-        befores = {}
-        for entry in files:
-            path = root.rstrip('/') + entry['dest']
-            before, before_mode = self._current(path)
-            content_changed = before != entry['content']
-            mode_changed = before_mode is not None and before_mode != entry['mode']
-            if content_changed and before is not None and entry['watch']:
-                old = to_text(before, errors='surrogate_or_strict')
-                new_markers.extend(marker for marker in markers if marker not in old and marker not in new_markers)
-            if not self._task.check_mode:
-                try:
-                    if content_changed:
-                        self._write(path, entry['content'], entry['mode'])
-                    elif mode_changed:
-                        os.chmod(path, entry['mode'])
-                except (IOError, OSError) as exc:
-                    raise AnsibleActionFail('%s: %s' % (path, to_text(exc)))
-            if content_changed and not entry['secret']:
-                befores[entry['dest']] = to_text(before or b'', errors='surrogate_or_strict')
-            written.append({'dest': entry['dest'], 'path': path, 'changed': content_changed or mode_changed,
-                            'existed': before is not None, 'mode': '%04o' % entry['mode'],
-                            'mode_was': None if before_mode is None else '%04o' % before_mode,
-                            'owner_was': None})
-        return {'files': written, 'new_markers': new_markers, 'before': befores,
-                'changed_files': [item['dest'] for item in written if item['changed']]}
+        below = [dict(entry, path=root.rstrip('/') + entry['dest'], uid=None, gid=None, previous=None)
+                 for entry in files]
+        try:
+            return write_files(below, markers, self._task.check_mode, want_before=True)
+        except (IOError, OSError) as exc:
+            raise AnsibleActionFail('%s: %s' % (getattr(exc, 'filename', None) or root, to_text(exc)))
 
     def _write_on_host(self, files, markers, task_vars):
         module_files = []

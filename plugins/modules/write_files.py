@@ -158,55 +158,13 @@ before:
   type: dict
 '''
 
-import errno
 import grp
 import os
 import pwd
-import stat
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
-
-
-def _current(path):
-    """(content, stat) of an existing file, or (None, None)."""
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read(), os.fstat(handle.fileno())
-    except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return None, None
-        raise
-
-
-def _make_dirs(directory, uid, gid, created):
-    if os.path.isdir(directory):
-        return
-    _make_dirs(os.path.dirname(directory), uid, gid, created)
-    os.mkdir(directory, 0o755)
-    os.chown(directory, uid, gid)
-    os.chmod(directory, 0o755)
-    created.append(directory)
-
-
-def _write(path, content, mode, uid, gid):
-    # A temporary file beside the target, given its owner and mode before it holds a byte, then
-    # renamed over it: a reader never sees half a file, nor a key file readable by others.
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.fleet-ipsec-')
-    try:
-        try:
-            os.fchown(handle, uid, gid)
-            os.fchmod(handle, mode)
-            os.write(handle, content)
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-        os.rename(temporary, path)
-    except Exception:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible_collections.fleet.ipsec.plugins.module_utils.file_writer import write_files
 
 
 def _ids(module, entry):
@@ -219,13 +177,6 @@ def _ids(module, entry):
     except KeyError:
         module.fail_json(msg='%s: no group %s on this host' % (entry['dest'], entry['group']))
     return uid, gid
-
-
-def _owner_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
 
 
 def main():
@@ -246,63 +197,24 @@ def main():
         ),
         supports_check_mode=True,
     )
-    written = []
-    changed_files = []
-    new_markers = []
-    befores = {}
-    directories = []
+    files = []
     for entry in module.params['files']:
-        dest = entry['dest']
-        if not os.path.isabs(dest):
-            module.fail_json(msg='%s: not an absolute path' % dest)
+        if not os.path.isabs(entry['dest']):
+            module.fail_json(msg='%s: not an absolute path' % entry['dest'])
         try:
             mode = int(entry['mode'], 8)
         except ValueError:
-            module.fail_json(msg='%s: mode %s is not octal' % (dest, entry['mode']))
+            module.fail_json(msg='%s: mode %s is not octal' % (entry['dest'], entry['mode']))
         uid, gid = _ids(module, entry)
-        content = to_bytes(entry['content'], errors='surrogate_or_strict')
-        try:
-            before, before_stat = _current(dest)
-        except (IOError, OSError) as exc:
-            module.fail_json(msg='%s: %s' % (dest, to_native(exc)))
-        content_changed = before != content
-        meta_changed = before_stat is not None and (
-            stat.S_IMODE(before_stat.st_mode) != mode or before_stat.st_uid != uid or before_stat.st_gid != gid)
-        if content_changed and before is not None and entry['watch']:
-            old = to_text(before, errors='surrogate_or_strict')
-            new_markers.extend(marker for marker in module.params['markers']
-                               if marker not in old and marker not in new_markers)
-        if not module.check_mode:
-            try:
-                _make_dirs(os.path.dirname(dest), uid, gid, directories)
-                if content_changed:
-                    if entry['previous']:
-                        if before is None:
-                            if os.path.lexists(entry['previous']):
-                                os.unlink(entry['previous'])
-                        else:
-                            _write(entry['previous'], before, mode, uid, gid)
-                    _write(dest, content, mode, uid, gid)
-                elif meta_changed:
-                    os.chown(dest, uid, gid)
-                    os.chmod(dest, mode)
-            except (IOError, OSError) as exc:
-                module.fail_json(msg='%s: %s' % (dest, to_native(exc)))
-        if content_changed or meta_changed:
-            changed_files.append(dest)
-        if content_changed and module.params['want_before'] and not entry['secret']:
-            befores[dest] = to_text(before or b'', errors='surrogate_or_strict')
-        written.append({
-            'dest': dest, 'path': dest, 'changed': content_changed or meta_changed,
-            'existed': before is not None, 'mode': '%04o' % mode,
-            'mode_was': None if before_stat is None else '%04o' % stat.S_IMODE(before_stat.st_mode),
-            'owner_was': None if before_stat is None else _owner_name(before_stat.st_uid),
-        })
-    result = dict(changed=bool(changed_files) or bool(directories), files=written,
-                  changed_files=changed_files, new_markers=new_markers)
-    if befores:
+        files.append(dict(entry, path=entry['dest'], mode=mode, uid=uid, gid=gid,
+                          content=to_bytes(entry['content'], errors='surrogate_or_strict')))
+    try:
+        result = write_files(files, module.params['markers'], module.check_mode, module.params['want_before'])
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='%s: %s' % (getattr(exc, 'filename', None) or 'writing the files', to_native(exc)))
+    if not result['before']:
         # Internal to the action, which builds the diffs and drops this key.
-        result['before'] = befores
+        del result['before']
     module.exit_json(**result)
 
 

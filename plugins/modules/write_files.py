@@ -108,47 +108,19 @@ EXAMPLES = r'''
 
 RETURN = r'''
 files:
-  description: One entry per file of O(files), in order.
+  description:
+    - One entry per file of O(files), in order, with the keys M(fleet.ipsec.files) documents for its RV(fleet.ipsec.files#module:files)
+      (C(path) is the same as C(dest) here).
   returned: success
   type: list
   elements: dict
-  contains:
-    dest:
-      description: The file's path.
-      type: str
-      sample: /etc/racoon/racoon.conf
-    path:
-      description: Where the file was written, the same as RV(files[].dest).
-      type: str
-      sample: /etc/racoon/racoon.conf
-    changed:
-      description: Whether the content, mode, owner or group changed (or would, in check mode).
-      type: bool
-    existed:
-      description: Whether the file existed before.
-      type: bool
-    mode:
-      description: The file's mode now.
-      type: str
-      sample: "0600"
-    mode_was:
-      description: The mode the file had before, or null if it did not exist.
-      type: str
-      sample: "0644"
-    owner_was:
-      description: The owner the file had before, or null if it did not exist.
-      type: str
-      sample: root
 changed_files:
   description: O(files[].dest) of every file that changed.
   returned: success
   type: list
   elements: str
-  sample: [/etc/racoon/racoon.conf]
 new_markers:
-  description:
-    - The O(markers) missing from the old content of a watched file that existed and changed. Empty when
-      no watched file existed before.
+  description: As M(fleet.ipsec.files) returns it.
   returned: success
   type: list
   elements: str

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: files
 short_description: Write a host's IPsec files in one step, from templates rendered on the controller
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Renders every template of O(files) on the controller with the host's variables, as
     M(ansible.builtin.template) would, and writes them all on the host in one module run. That is one

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: report
 short_description: Write the verify report (HTML page, JSON, JUnit XML, Prometheus metrics) on the controller
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The report step of C(playbooks/verify.yml) (C(-e ipsec_report_dir=DIR)). Joins the two ends of every
     tunnel from each host's registered M(fleet.ipsec.verify) result, as the P(fleet.ipsec.verify_report#filter)

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: service_state
 short_description: Whether a few named services are installed, running and enabled at boot
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reports, for each service of O(names), whether it is installed, running, and enabled at boot, in one
     module run, so that the roles start, enable or stop only what is not as it should be.

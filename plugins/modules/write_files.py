@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: write_files
 short_description: Write files whose content is given, all in one module run (the host side of fleet.ipsec.files)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The part of M(fleet.ipsec.files) that runs on the host. That action renders the templates on the
     controller and runs this module once per host with the content; use it rather than this module.

@@ -61,6 +61,15 @@ class ActionModule(ActionBase):
                 # Decides the default backend and how the host's kernel cuts HMAC-SHA-256.
                 'os_family': hostvars.get('ipsec_os_family') or (hostvars.get('ansible_facts') or {}).get('os_family'),
             }
+        # A run limited to some hosts gathers no facts for the others: those without ipsec_os_family
+        # would be planned as FreeBSD, which can change the ESP integrity of a tunnel between racoon on
+        # Linux and another end (see the plan's SHA-256 rule) on the hosts that are in the run.
+        unknown = sorted(name for name in names if not hosts[name]['os_family'])
+        if unknown and any(hosts[name]['os_family'] for name in names if not all_hostvars[name].get('ipsec_os_family')):
+            result.setdefault('warnings', []).append(
+                'No OS family known for %s (not in this run, no ipsec_os_family): planned as FreeBSD. If they are not '
+                'FreeBSD, set ipsec_os_family for them, or the hosts in this run may get a plan their peers do not share.'
+                % ', '.join(unknown[:10] + (['...'] if len(unknown) > 10 else [])))
         inventory = {
             'hosts': hosts,
             'tunnels': self._var(task_vars, 'ipsec_tunnels', []),

@@ -154,7 +154,8 @@ def controller_setups(work, inventories, site, mitogen):
     if mitogen:
         setups.append(('mitogen_linear, forks = hosts', [], {
             'ANSIBLE_FORKS': '50', 'ANSIBLE_STRATEGY': 'mitogen_linear',
-            'ANSIBLE_STRATEGY_PLUGINS': os.path.join(mitogen, 'ansible_mitogen', 'plugins', 'strategy')}))
+            'ANSIBLE_STRATEGY_PLUGINS': os.path.join(mitogen, 'ansible_mitogen', 'plugins', 'strategy'),
+            'PYTHONPATH': mitogen}))
     measured = []
     for label, extra, env in setups:
         took, counts, output = playbook(work, inventories, site, *extra, env=env, check=False)

@@ -41,6 +41,8 @@ VENV_BIN = os.path.join(ROOT, '.venv', 'bin')
 
 GROUP_VARS = """---
 ipsec_psk_master: converge-benchmark-throwaway-master
+# Known without facts, so a run that cannot reach a guest plans its tunnels as before.
+ipsec_os_family: Debian
 ipsec_backend: racoon
 racoon_install_method: none
 racoon_binary: "{{ fleet_lab_racoon_prefix }}/sbin/racoon"
@@ -254,10 +256,10 @@ def measure(size, state, with_fault, mitogen):
     # The floor left the files as site.yml writes them; put the fleet back as site.yml has it.
     playbook(work, inventories, site)
     setups = controller_setups(work, inventories, site, mitogen) if with_fault else None
-    if with_fault:
-        fault(work, inventories, state, names)
-    shutil.rmtree(work)
-    return {'first': first, 'rerun': rerun, 'floor first': floor_first, 'floor rerun': floor_rerun,
+    if not with_fault:
+        shutil.rmtree(work)
+    return {'context': (work, inventories, state, names) if with_fault else None,
+            'first': first, 'rerun': rerun, 'floor first': floor_first, 'floor rerun': floor_rerun,
             'files per host': max(len(entries) for entries in files.values()), 'setups': setups}
 
 
@@ -270,13 +272,14 @@ def main():
     parser.add_argument('--no-fault', action='store_true', help='skip the unreachable-host run at the largest size')
     args = parser.parse_args()
     results = {}
+    sizes = [int(part) for part in args.sizes.split(',')]
     try:
-        sizes = [int(part) for part in args.sizes.split(',')]
         for size in sizes:
             results[size] = measure(size, args.state, size == sizes[-1] and not args.no_fault, args.mitogen)
-    finally:
+    except BaseException:
         if not args.keep:
             run([sys.executable, DRIVER, 'down', '--state', args.state], check=False)
+        raise
     print('%-6s %-12s %8s %14s %14s' % ('guests', 'run', 'wall s', 'runs/host max', 'runs/host mean'))
     targets = []
     for size, measured in results.items():
@@ -300,6 +303,15 @@ def main():
     for size, measured in results.items():
         for label, took, most, state in measured['setups'] or []:
             print('%d guests, rerun, %-42s %7.1f s  %2d runs/host  %s' % (size, label + ':', took, most, state))
+    sys.stdout.flush()
+    try:
+        for measured in results.values():
+            if measured['context']:
+                fault(*measured['context'])
+                shutil.rmtree(measured['context'][0])
+    finally:
+        if not args.keep:
+            run([sys.executable, DRIVER, 'down', '--state', args.state], check=False)
 
 
 if __name__ == '__main__':

@@ -199,6 +199,13 @@ def fault(work, inventories, state, names):
               % (sum(1 for ends in found if victim in ends), victim, sum(1 for ends in found if victim not in ends)))
     finally:
         run(['ip', 'link', 'set', 'dev', tap, 'up'])
+    # The bridge port needs a moment before the guest answers again.
+    deadline = time.time() + 120
+    while run(['ssh', '-F', os.path.join(state, 'ssh_config'), '-o', 'ConnectTimeout=5', victim, 'true'],
+              check=False)[0].returncode != 0:
+        if time.time() > deadline:
+            raise SystemExit('fault: %s did not come back within 120 s of its tap going up' % victim)
+        time.sleep(2)
     took, _counts, output = playbook(work, inventories, site)
     hosts = recap(output)
     elsewhere = sum(counts['changed'] for name, counts in hosts.items() if name != victim)
@@ -209,9 +216,8 @@ def fault(work, inventories, state, names):
           % (victim, hosts[victim]['changed'], took, len(verdicts(output))))
 
 
-def measure(size, state, with_fault, mitogen):
-    work = tempfile.mkdtemp(prefix='fleet-ipsec-converge-')
-    names, tunnels = topology(size)
+def boot(work, state, names, tunnels):
+    """Fresh guests named names, and the inventories that roll tunnels out on them."""
     run([sys.executable, DRIVER, 'down', '--state', state], check=False)
     run([sys.executable, DRIVER, 'up', '--state', state, '--guests', ','.join(names)])
     if not run([sys.executable, DRIVER, 'racoon'])[0].stdout.strip():
@@ -223,6 +229,13 @@ def measure(size, state, with_fault, mitogen):
     with open(inventory, 'w') as handle:
         handle.write('all:\n  hosts:\n' + ''.join('    %s:\n' % name for name in names))
     inventories = [os.path.join(state, 'inventory.yml'), inventory]
+    return inventories
+
+
+def measure(size, state, with_fault, mitogen):
+    work = tempfile.mkdtemp(prefix='fleet-ipsec-converge-')
+    names, tunnels = topology(size)
+    inventories = boot(work, state, names, tunnels)
     site = os.path.join(ROOT, 'playbooks', 'site.yml')
 
     first = playbook(work, inventories, site)
@@ -269,10 +282,22 @@ def main():
     parser.add_argument('--state', default='/var/tmp/fleet-ipsec-converge', help="the lab driver's state directory")
     parser.add_argument('--keep', action='store_true', help='leave the last lab up')
     parser.add_argument('--mitogen', help='a directory holding ansible_mitogen (mitogen unpacked), to try its strategy')
+    parser.add_argument('--fault-only', action='store_true', help='at one size: converge, then only the unreachable-host run')
     parser.add_argument('--no-fault', action='store_true', help='skip the unreachable-host run at the largest size')
     args = parser.parse_args()
     results = {}
     sizes = [int(part) for part in args.sizes.split(',')]
+    if args.fault_only:
+        names, tunnels = topology(sizes[-1])
+        work = tempfile.mkdtemp(prefix='fleet-ipsec-converge-')
+        inventories = boot(work, args.state, names, tunnels)
+        try:
+            playbook(work, inventories, os.path.join(ROOT, 'playbooks', 'site.yml'))
+            fault(work, inventories, args.state, names)
+        finally:
+            if not args.keep:
+                run([sys.executable, DRIVER, 'down', '--state', args.state], check=False)
+        return
     try:
         for size in sizes:
             results[size] = measure(size, args.state, size == sizes[-1] and not args.no_fault, args.mitogen)

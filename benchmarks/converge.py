@@ -15,8 +15,9 @@ one run:
 The 2 guests are a pair; the 12 are a hub with five spokes plus a mesh of six.
 At the largest size it then makes one guest unreachable (a blackhole route on the controller) after wiping it with
 remove.yml: site.yml must converge the others and name it unreachable, verify must say unknown
-for its tunnels and up for the rest, and once it is back a rerun must converge it and change
-nothing elsewhere (checked; the run stops if not).
+for its tunnels and up for the rest, once it is back a rerun must converge it and change nothing
+elsewhere, and resync.yml must bring up its tunnels, whose other ends still hold SAs with the
+wiped host (checked; the run stops if not).
 Module runs are counted by the module_runs callback (benchmarks/callback_plugins): every module
 an action runs on a host, which is what costs an SSH round trip and a Python start there.
 Targets (issue 11): first converge of a racoon host at most 12 module runs; a rerun at most 4

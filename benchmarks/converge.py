@@ -4,7 +4,7 @@
 """Converge real lab guests with racoon, count module runs per host, and compare with a floor.
 
 For each size (2 and 12 guests by default) it boots that many fresh user-mode-linux guests with
-the lab driver (molecule/guests/uml.py; racoon must be available to it), then measures, in this
+the lab driver (molecule/guests/lab.py; racoon must be available to it), then measures, in this
 one run:
   - first:  playbooks/site.yml on the fresh guests (install none, files, policies with
             confirm-or-rollback, boot services, racoon started);
@@ -37,7 +37,7 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-DRIVER = os.path.join(ROOT, 'molecule', 'guests', 'uml.py')
+DRIVER = os.path.join(ROOT, 'molecule', 'guests', 'lab.py')
 VENV_BIN = os.path.join(ROOT, '.venv', 'bin')
 
 GROUP_VARS = """---
@@ -93,11 +93,13 @@ def topology(size):
 
 def run(command, env=None, check=True):
     started = time.time()
-    result = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    # stderr apart: the recaps and tables are parsed from stdout, and a warning (or the driver's
+    # reason for printing no racoon prefix) must not be read as part of them.
+    result = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             universal_newlines=True, check=False)
     took = time.time() - started
     if check and result.returncode != 0:
-        sys.stderr.write(result.stdout[-6000:])
+        sys.stderr.write(result.stdout[-6000:] + '\n--- stderr\n' + result.stderr[-3000:])
         raise SystemExit('failed (%d): %s' % (result.returncode, ' '.join(command)))
     return result, took
 

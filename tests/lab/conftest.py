@@ -1,7 +1,7 @@
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Tests that boot user-mode-linux guests (molecule/guests/uml.py); run with FLEET_IPSEC_LAB=1 as root."""
+"""Tests that boot the lab's guests (molecule/guests/lab.py); run with FLEET_IPSEC_LAB=1 as root."""
 
 import importlib
 import sys

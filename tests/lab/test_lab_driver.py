@@ -1,7 +1,7 @@
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The test-guest driver's UML backend (molecule/guests/uml.py) end to end: up, SSH and PF_KEY in every guest, IPv6 between them, racoon
+"""The lab driver (molecule/guests/lab.py) end to end, on the backend its probe picks: up, SSH and PF_KEY in every guest, IPv6 between them, racoon
 where it was built, down leaves nothing behind.
 
     FLEET_IPSEC_LAB=1 pytest tests/lab        (as root; the first run builds the base image, ~2 min)
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-LAB = Path(__file__).resolve().parents[2] / "molecule" / "guests" / "uml.py"
+LAB = Path(__file__).resolve().parents[2] / "molecule" / "guests" / "lab.py"
 GUESTS = ["g1", "g2", "g3"]
 
 pytestmark = [
@@ -83,7 +83,7 @@ def test_up_ssh_af_key_down(state, shared_driver):
     info = json.loads((state / "lab.json").read_text())
     guests = {g["name"]: g for g in info["guests"]}
     inventory = (state / "inventory.yml").read_text()
-    # What `uml.py racoon` promises (scripts/molecule hands it to the scenario) is what booted.
+    # What `lab.py racoon` promises (scripts/molecule hands it to the scenario) is what booted.
     assert info["racoon_prefix"] == lab("racoon").stdout.strip()
     for guest in GUESTS:
         r = ssh(state, guest, GUEST_CHECK)
@@ -111,7 +111,7 @@ def test_up_ssh_af_key_down(state, shared_driver):
     assert down.returncode == 0, down.stderr
     left = [name for name in links() if name.startswith("flipsec0")]
     assert not left, f"network devices left behind: {left}"
-    assert not live_processes_mentioning(shared_driver, "linux.uml", str(state)), "processes left behind"
+    assert not live_processes_mentioning(shared_driver, "linux.uml", "qemu-system", str(state)), "processes left behind"
     assert not state.exists() or not any(state.iterdir()), list(state.iterdir())
     assert not Path("/run/fleet-ipsec-lab").exists()
 

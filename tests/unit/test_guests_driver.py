@@ -35,17 +35,18 @@ def driver(monkeypatch):
     monkeypatch.setattr(signal, 'signal', lambda *args: None)
     import guests  # pylint: disable=import-error,import-outside-toplevel
     import qemu  # pylint: disable=import-error,import-outside-toplevel
-    import uml  # pylint: disable=import-error,import-outside-toplevel
-    return guests, uml, qemu
+    import lab  # pylint: disable=import-error,import-outside-toplevel
+    return guests, lab, qemu
 
 
 # ---------------------------------------------------------------- the command lines callers use
 
 # What scripts/lab, scripts/molecule, molecule/*/create.yml, destroy.yml and faults.yml, the tests
 # and CI run, with what each must come out as.
-UML_COMMANDS = [
+LAB_COMMANDS = [
     (['up', '--state', '/s', '--guests', 'mason,gluon'], 'cmd_up', {'guests': 'mason,gluon', 'timeout': 120}),
-    (['up', '--state', '/s', '--guests', 'g1,g2,g3,g4,g5,g6'], 'cmd_up', {'mem': '160M', 'keep_on_failure': False}),
+    (['up', '--state', '/s', '--guests', 'g1,g2,g3,g4,g5,g6'], 'cmd_up', {'mem': None, 'keep_on_failure': False}),
+    (['probe'], 'cmd_probe', {}),
     (['down', '--state', '/s'], None, {'state': '/s'}),
     (['status', '--state', '/s'], None, {'state': '/s'}),
     (['status'], None, {'state': None}),
@@ -66,10 +67,10 @@ QEMU_COMMANDS = [
 
 
 @pytest.mark.parametrize('backend, argv, func, values',
-                         [('uml',) + c for c in UML_COMMANDS] + [('qemu',) + c for c in QEMU_COMMANDS])
+                         [('lab',) + c for c in LAB_COMMANDS] + [('qemu',) + c for c in QEMU_COMMANDS])
 def test_the_command_lines_the_project_runs(driver, backend, argv, func, values):
-    guests, uml, qemu = driver
-    module = {'uml': uml, 'qemu': qemu}[backend]
+    guests, lab, qemu = driver
+    module = {'lab': lab, 'qemu': qemu}[backend]
     args = guests.parser(module.BACKEND, module.__doc__).parse_args(argv)
     assert args.command == argv[0]
     if func:
@@ -79,15 +80,15 @@ def test_the_command_lines_the_project_runs(driver, backend, argv, func, values)
 
 
 @pytest.mark.parametrize('backend, argv', [
-    ('uml', ['status', '--guests', 'g1']),  # an option of up only
-    ('uml', ['fetch', '--profile', 'freebsd']),  # a command of the other backend
+    ('lab', ['status', '--guests', 'g1']),  # an option of up only
+    ('lab', ['fetch', '--profile', 'freebsd']),  # a command of the other backend
     ('qemu', ['status']),  # qemu runs side by side: it cannot guess which state is meant
     ('qemu', ['reboot', '--state', '/s', 'vm1']),
     ('qemu', ['up', '--state', '/s']),  # no profile
 ])
 def test_what_a_backend_does_not_have_is_refused(driver, backend, argv, capsys):
-    guests, uml, qemu = driver
-    module = {'uml': uml, 'qemu': qemu}[backend]
+    guests, lab, qemu = driver
+    module = {'lab': lab, 'qemu': qemu}[backend]
     with pytest.raises(SystemExit) as stopped:
         guests.parser(module.BACKEND, module.__doc__).parse_args(argv)
     assert stopped.value.code == 2
@@ -369,9 +370,9 @@ def test_download_is_checked_against_its_sha256(driver, tmp_path):
 
 def test_backends_share_the_driver_and_keep_their_records(driver):
     """create.yml of the lab and freebsd scenarios read these records by name and key."""
-    guests, uml, qemu = driver
-    assert isinstance(uml.BACKEND, guests.Backend) and isinstance(qemu.BACKEND, guests.Backend)
-    assert uml.DriverError is guests.DriverError is qemu.DriverError
-    assert (uml.BACKEND.record, uml.BACKEND.machines, uml.BACKEND.group) == ('lab.json', 'guests', 'lab')
+    guests, lab, qemu = driver
+    assert isinstance(lab.BACKEND, guests.Backend) and isinstance(qemu.BACKEND, guests.Backend)
+    assert lab.DriverError is guests.DriverError is qemu.DriverError
+    assert (lab.BACKEND.record, lab.BACKEND.machines, lab.BACKEND.group) == ('lab.json', 'guests', 'lab')
     assert (qemu.BACKEND.record, qemu.BACKEND.machines, qemu.BACKEND.group) == ('vmpair.json', 'vms', 'vmpair')
     assert sys.modules['guests'] is guests

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The test-guest driver's UML backend (molecule/guests/uml.py) without root or guests: where the
+"""The test-guest driver's UML backend (molecule/guests/lab.py) without root or guests: where the
 racoon source comes from (an explicit path or URL, a vendor/ directory beside the checkout, or none,
 said in one line), and what each guest is told about racoon and IPv6."""
 
@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 GUESTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'molecule', 'guests')
-LAB_PY = os.path.join(GUESTS_DIR, 'uml.py')
+LAB_PY = os.path.join(GUESTS_DIR, 'lab.py')
 
 # Stand-ins for the tarball: only names and digests matter before a build.
 GOOD = b'racoon source, the version we want\n'
@@ -118,9 +118,9 @@ def test_sibling_vendor_directory_is_found_by_digest(lab, tmp_path, workspace):
 
 
 def test_sibling_vendor_of_the_real_checkout(lab):
-    """Without an explicit checkout the one uml.py lives in is used: molecule/guests/ two levels up."""
+    """Without an explicit checkout the one lab.py lives in is used: molecule/guests/ two levels up."""
     assert lab.checkout_dir() == lab.Path(LAB_PY).resolve().parents[2]
-    assert (lab.checkout_dir() / 'molecule' / 'guests' / 'uml.py').is_file()
+    assert (lab.checkout_dir() / 'molecule' / 'guests' / 'lab.py').is_file()
 
 
 def test_no_source_is_none_and_one_line_that_says_why(lab, tmp_path, workspace):
@@ -157,17 +157,16 @@ def test_racoon_command_prints_the_prefix(lab, monkeypatch, capsys):
 
 def test_image_without_racoon_says_so_in_one_line(lab, monkeypatch, capsys):
     """`up` and `build` go through ensure_image: one line, then on with strongSwan only."""
-    monkeypatch.setattr(lab, 'kernel_version', lambda: '6.1.0-test')
+    monkeypatch.setattr(lab, 'kernel_modules', lambda: {'6.1.0-test': '/nonexistent'})
     monkeypatch.setattr(lab, 'racoon_source', lambda: None)
-    image = lab.image_path(lab.image_spec('bookworm', 'http://mirror.invalid/debian', None))
+    image = lab.image_path(lab.image_spec('bookworm', 'http://mirror.invalid/debian', None, ['6.1.0-test']))
     write(image, b'')  # already built: nothing else to say
     assert lab.ensure_image('bookworm', 'http://mirror.invalid/debian') == image
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and 'racoon is not available in the lab' in err
 
 
-def test_image_spec_depends_on_the_racoon_source(lab, monkeypatch):
-    monkeypatch.setattr(lab, 'kernel_version', lambda: '6.1.0-test')
+def test_image_spec_depends_on_the_racoon_source(lab):
     paths = {lab.image_path(lab.image_spec('bookworm', 'http://m', racoon))
              for racoon in (None, ('/a.tar.gz', GOOD_SHA), ('/b.tar.gz', OTHER_SHA))}
     assert len(paths) == 3
@@ -250,7 +249,7 @@ def test_guests_get_ipv6_on_vec0_and_dummy0(lab):
     assert 'ipv6' in lab.MODULES  # a module in Debian's UML kernel
 
 
-INFO = {'user': 'root', 'python': '/usr/bin/python3'}
+INFO = {'user': 'root', 'python': '/usr/bin/python3', 'backend': 'uml'}
 
 
 @pytest.mark.parametrize('prefix', ['/opt/ipsec-tools', ''])

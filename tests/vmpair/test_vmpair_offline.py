@@ -271,25 +271,3 @@ def test_teardown_removes_what_up_wrote_and_nothing_else(driver, tmp_path):
     driver.BACKEND.teardown(state)
     assert not state.exists()
     driver.BACKEND.teardown(state)  # nothing there: no error
-
-
-# ---------------------------------------------------------------- the Debian guest's initramfs
-
-def test_initramfs_archive_is_newc_cpio(debian_guest, tmp_path):
-    archive = debian_guest.cpio_newc([("bin", 0o40755, b"", (0, 0)), ("dev/console", 0o20600, b"", (5, 1)),
-                                      ("init", 0o100755, b"#!/bin/busybox sh\n", (0, 0))])
-    assert archive.startswith(b"070701") and len(archive) % 4 == 0
-    assert b"TRAILER!!!\0" in archive
-    if not shutil.which("cpio"):
-        pytest.skip("no cpio to list the archive with")
-    listing = subprocess.run(["cpio", "-itv", "--quiet"], input=archive, capture_output=True, check=True).stdout.decode()
-    entries = [(line.split()[0], line.split()[-1]) for line in listing.splitlines()]
-    assert entries == [("drwxr-xr-x", "bin"), ("crw-------", "dev/console"), ("-rwxr-xr-x", "init")]
-
-
-def test_static_elf_detection(debian_guest):
-    sh = shutil.which("sh")
-    if not sh:
-        pytest.skip("no sh")
-    assert not debian_guest.is_static_elf(Path(sh).resolve())  # dash/bash are dynamically linked
-    assert not debian_guest.is_static_elf(__file__)

@@ -1,23 +1,34 @@
 # Copyright (c) 2026 fleet.ipsec contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The test-guest driver's user-mode-linux backend: real-kernel Linux guests on a host bridge.
+"""The lab: real-kernel Linux guests on a host bridge, under user-mode-linux or under qemu.
 
-The `lab` molecule scenario and scripts/lab run their guests through it (as root; run it with
-python3, ansible-test allows no `python3` shebang). guests.py beside it is the shared part of the
-driver (command line, state directory, SSH, inventory, waiting); this file is what UML does its own
-way: the base image, racoon's build, the bridge and taps, booting and power-cycling a guest.
+The `lab` molecule scenario, scripts/lab, tests/lab and benchmarks/converge.py run their guests
+through it (as root; run it with python3, ansible-test allows no `python3` shebang). guests.py
+beside it is the shared part of the driver (command line, state directory, SSH, inventory,
+waiting); this file is the lab itself: the base image, racoon's build, the bridge and taps, the
+guests' identities, and the choice of what runs them.
 
-    uml.py up --state DIR [--guests g1,g2,g3]   build or reuse the base image, boot, wait for SSH
-    uml.py down --state DIR                     halt the guests, remove taps, bridge and state files
-    uml.py status [--state DIR]                 show the guests and whether SSH answers
-    uml.py reboot --state DIR NAME              power-cycle one guest (its disk is kept)
-    uml.py build [--rebuild]                    only build (or find) the cached base image
-    uml.py racoon                               print where racoon is installed in the guests
+    lab.py up --state DIR [--guests g1,g2,g3]   choose a backend, build or reuse the base image,
+                                                boot, wait for SSH
+    lab.py down --state DIR                     stop the guests, remove taps, bridge and state files
+    lab.py status [--state DIR]                 show the guests and whether SSH answers
+    lab.py reboot --state DIR NAME              power-cycle one guest (its disk is kept)
+    lab.py probe                                say which backend `up` would use, and why
+    lab.py build [--rebuild]                    only build (or find) the cached base image
+    lab.py racoon                               print where racoon is installed in the guests
                                                 (empty, with the reason on stderr, when it is not)
 
+Why guests with kernels of their own: the host kernel has no PF_KEY and no ESP, so IPsec needs a
+kernel of its own. Two backends run one: user-mode-linux (lab_uml.py: a kernel as a host process,
+no virtualisation needed) and qemu (lab_qemu.py: Debian's cloud kernel, with KVM where a guest
+really boots with it, else TCG). Neither works everywhere: Debian 12's UML needs its ptrace shim
+on CPUs with AMX, and some hosts have a /dev/kvm on which a Linux guest never boots. So `up`
+probes by booting a tiny guest (UML first, then qemu), uses the first that runs a process, and
+says which in one line; FLEET_IPSEC_LAB_BACKEND=uml|qemu forces one (still probed, so a backend
+that cannot work fails at once with the reason). The guests are the same either way: one base
+image, the same names, addresses, LANs, racoon, SSH access and inventory.
 
-Why UML: the host kernel has no PF_KEY and no ESP, so IPsec needs a kernel of its own.
 Everything stays on this machine: a bridge (10.77.0.1/24) with one tap per guest, no uplink.
 Guest N (1-based, in --guests order) gets 10.77.0.(10+N) and fd77::(10+N) on vec0, and
 10.101.N.1/24 and fd77:101:N::1/64 on dummy0.
@@ -33,10 +44,11 @@ the guests have strongSwan only. The build is cached per source digest (racoon-*
 so rebuilding only the image does not rebuild racoon.
 
 One read-only base image is cached in /var/cache/fleet-ipsec-lab/, keyed by a hash of everything
-that goes into it (package list, guest files, kernel module version, mirror, suite); each guest boots
-from its own copy-on-write file in the state directory. Per guest identity (name, addresses, the
-run's SSH public key) goes on the kernel command line, where a boot unit in the guest reads it:
-an ed25519 public key is short enough, and unlike hostfs it gives the guest no view of the host.
+that goes into it (package list, guest files, both kernels' module versions, mirror, suite); each
+guest boots from its own copy-on-write file in the state directory. Per guest identity (name,
+addresses, the run's SSH public key) goes on the kernel command line, where a boot unit in the
+guest reads it: an ed25519 public key is short enough, and unlike hostfs it gives the guest no
+view of the host.
 
 What the roles meet in a guest: Debian with the packages below preinstalled and no apt lists
 (no uplink: installing anything else fails, and so does update_cache); root SSH with the run's
@@ -44,8 +56,9 @@ key; strongSwan as Debian ships it, i.e. both strongswan.service (charon-systemd
 strongswan-starter.service (ipsec.conf) enabled at boot, racing for the vici socket.
 
 One lab per machine: the bridge, the address range and the tap names are fixed. Runtime files
-(UML umid directories, SSH control sockets, the owning state directory) live in /run/fleet-ipsec-lab/.
-Stdlib only; needs root, linux.uml, uml_mconsole, debootstrap, mkfs.ext4, ip, ssh, ssh-keygen.
+(UML umid directories, qemu monitor sockets, SSH control sockets, the owning state directory)
+live in /run/fleet-ipsec-lab/. Stdlib only; needs root, debootstrap, mkfs.ext4, ip, ssh,
+ssh-keygen, and linux.uml and uml_mconsole or qemu-system-x86_64 and qemu-img.
 """
 
 import fcntl
@@ -63,17 +76,19 @@ import urllib.parse
 from pathlib import Path
 
 import guests
+import lab_qemu
+import lab_uml
 from guests import DriverError, kill, processes, quiet, run, sha256_of
 
 NAME = "lab"  # the log prefix
-IMAGE_VERSION = 4  # bump when the build steps change in a way the hash below does not see
+IMAGE_VERSION = 5  # bump when the build steps change in a way the hash below does not see
 CACHE_DIR = Path(os.environ.get("FLEET_IPSEC_LAB_CACHE", "/var/cache/fleet-ipsec-lab"))
 RUN_DIR = Path("/run/fleet-ipsec-lab")
-UML_DIR = RUN_DIR / "uml"  # UML's umid directories (pid file, mconsole socket)
 SSH_DIR = RUN_DIR / "ssh"  # SSH ControlMaster sockets (short paths: sun_path is 108 bytes)
 OWNER_FILE = RUN_DIR / "owner"  # the state directory of the lab that is up
-KERNEL = "/usr/bin/linux.uml"
-UML_MODULES = Path("/usr/lib/uml/modules")
+# What runs the guests; `up` takes the first that boots here (see probe()), in this order.
+BACKENDS = {"uml": lab_uml.Uml, "qemu": lab_qemu.Qemu}
+BACKEND_ENV = "FLEET_IPSEC_LAB_BACKEND"
 BRIDGE = "flipsec0"
 TAP_PREFIX = BRIDGE + "t"  # flipsec0t1, flipsec0t2, ...
 NET = "10.77.0"
@@ -81,12 +96,15 @@ BRIDGE_ADDRESS = NET + ".1/24"
 NET6 = "fd77:"  # guests fd77::(10+N)/64, their LANs fd77:101:N::/64
 BRIDGE_ADDRESS6 = NET6 + ":1/64"
 MAX_GUESTS = 50
-IMAGE_SIZE = "1G"
+IMAGE_SIZE = "1536M"  # both kernels' modules: the cloud kernel's tree alone is ~100 MB
 
 # racoon, setkey and racoonctl (ipsec-tools) from source: where they go in the guests, the
 # tarball we know (ipsec-tools 0.9.1, the maintained continuation of KAME's 0.8.2 that FreeBSD's
-# port and NetBSD carry, with fixes for OpenSSL 3), and how it is configured. The binaries find
-# their own libraries through RUNPATH PREFIX/lib; besides libc they need libssl3 and libcrypt1.
+# port and NetBSD carry, with fixes for OpenSSL 3), and how it is configured. Its own libraries
+# (libipsec, libracoon) are linked in statically: a shared build finds them through a RUNPATH,
+# which libtool leaves out when the build host's loader configuration already lists PREFIX/lib,
+# and guests without that entry then cannot start setkey or racoon. Besides libc the programs
+# need libssl3 and libcrypt1, which the image has.
 RACOON_PREFIX = "/opt/ipsec-tools"
 RACOON_TARBALL = "racoon-ipsec-tools-*.tar.gz"
 RACOON_SHA256 = "d1cdeebfa6318344cc0af131a52d103dd8449ba2c19c5384d55078767da742e9"
@@ -95,8 +113,9 @@ RACOON_CONFIGURE = [
     "--disable-security-context", "--enable-adminport", "--enable-dpd", "--enable-natt",
     "--enable-frag", "--enable-hybrid", "--disable-gssapi", "--without-readline",
     "--without-libpam", "--without-libldap", "--without-systemdsystemunitdir",
+    "--disable-shared",
 ]
-RACOON_BUILD_VERSION = 1  # bump when the build steps change in a way the options do not show
+RACOON_BUILD_VERSION = 2  # bump when the build steps change in a way the options do not show
 # Where the programs are in the guests: the roles are given these paths, never a bare name.
 RACOON_PROGRAMS = {
     "racoon": f"{RACOON_PREFIX}/sbin/racoon",
@@ -228,11 +247,9 @@ def log(msg):
 
 # ---------------------------------------------------------------- base image
 
-def kernel_version():
-    out = run([KERNEL, "--version"], capture_output=True).stdout.strip()
-    if not (UML_MODULES / out).is_dir():
-        raise DriverError(f"{KERNEL} is {out!r} but {UML_MODULES / out} is missing")
-    return out
+def kernel_modules():
+    """{release: module tree} of every backend's kernel: one image boots under either."""
+    return dict(backend(RUN_DIR, CACHE_DIR).modules() for backend in BACKENDS.values())
 
 
 def host_suite():
@@ -270,11 +287,12 @@ def apt_mirror(suite):
     raise DriverError(f"no apt source for suite {suite!r} with component main: pass --mirror")
 
 
-def image_spec(suite, mirror, racoon=None):
-    """What goes into the base image; `racoon` is (tarball path, sha256) or None."""
+def image_spec(suite, mirror, racoon=None, kernels=()):
+    """What goes into the base image; `racoon` is (tarball path, sha256) or None, `kernels` the
+    releases whose modules it gets."""
     return {
         "version": IMAGE_VERSION, "suite": suite, "mirror": mirror, "packages": PACKAGES,
-        "masked": MASKED_UNITS, "files": GUEST_FILES, "kernel": kernel_version(),
+        "masked": MASKED_UNITS, "files": GUEST_FILES, "kernels": sorted(kernels),
         "size": IMAGE_SIZE,
         "racoon": racoon_spec(racoon[1]) if racoon else None,
     }
@@ -410,8 +428,7 @@ def ensure_racoon(tarball, sha256):
             step("make", f"-j{os.cpu_count() or 2}", cwd=source)
             step("make", "install", f"DESTDIR={tmp / 'stage'}", cwd=source)
             for program in RACOON_PROGRAMS.values():
-                if not (tmp / "stage" / program.lstrip("/")).is_file():
-                    raise DriverError(f"racoon build installed no {program}: see {buildlog}")
+                check_program(tmp / "stage" / program.lstrip("/"), buildlog)
             took = time.monotonic() - started
             out.write(f"+ built in {took:.0f} s\n")
         (tmp / "stage").rename(stage)
@@ -419,6 +436,23 @@ def ensure_racoon(tarball, sha256):
         shutil.rmtree(tmp, ignore_errors=True)
     log(f"built racoon in {took:.0f} s")
     return stage
+
+
+def needed_libraries(path):
+    """The DT_NEEDED entries of an ELF program (what the loader must find for it)."""
+    out = run(["readelf", "-d", str(path)], capture_output=True).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^]]+)\]", out)
+
+
+def check_program(path, buildlog):
+    """A built program exists and needs no library of its own build: the guests have only the
+    system's libraries, whatever the build host's loader configuration lists."""
+    if not path.is_file():
+        raise DriverError(f"racoon build installed no {path.name}: see {buildlog}")
+    own = [lib for lib in needed_libraries(path) if os.path.basename(lib).startswith(("libipsec", "libracoon"))]
+    if own:
+        raise DriverError(f"racoon build: {path.name} needs {', '.join(own)}, which the guests will not "
+                          f"find (the build must link them statically): see {buildlog}")
 
 
 def image_path(spec):
@@ -433,7 +467,8 @@ def ensure_image(suite=None, mirror=None, rebuild=False):
     racoon = racoon_source()
     if racoon is None:
         log(racoon_missing())  # one line, and on with strongSwan only: never a silent skip
-    spec = image_spec(suite, mirror, racoon)
+    modules = kernel_modules()
+    spec = image_spec(suite, mirror, racoon, modules)
     image = image_path(spec)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with open(CACHE_DIR / "lock", "w") as lock:
@@ -449,7 +484,7 @@ def ensure_image(suite=None, mirror=None, rebuild=False):
         (image.with_suffix(".json")).write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
         tmp = Path(tempfile.mkdtemp(prefix="build-", dir=CACHE_DIR))
         try:
-            build_image(spec, tmp, image, stage)
+            build_image(spec, tmp, image, modules, stage)
         finally:
             remove_build_dir(tmp)
         # Superseded images go, except one that running guests boot from: their inode would
@@ -473,7 +508,7 @@ def remove_build_dir(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
-def build_image(spec, tmp, image, racoon_stage=None):
+def build_image(spec, tmp, image, modules, racoon_stage=None):
     root = tmp / "root"
     buildlog = CACHE_DIR / "build.log"
     with open(buildlog, "w") as out:
@@ -483,10 +518,10 @@ def build_image(spec, tmp, image, racoon_stage=None):
                 env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
         except subprocess.CalledProcessError:
             raise DriverError(f"debootstrap failed, see {buildlog}") from None
-    # Kernel modules of the UML kernel, with their index.
-    kver = spec["kernel"]
-    shutil.copytree(UML_MODULES / kver, root / "usr/lib/modules" / kver, symlinks=True)
-    run(["chroot", str(root), "depmod", "-a", kver])
+    # Both kernels' modules, with their indexes.
+    for release, tree in modules.items():
+        shutil.copytree(tree, root / "usr/lib/modules" / release, symlinks=True)
+        run(["chroot", str(root), "depmod", "-a", release])
     if racoon_stage:
         # The programs and their libraries only: no sample racoon.conf in /etc, as after
         # FreeBSD's `pkg install ipsec-tools` (the roles write the configuration).
@@ -575,33 +610,25 @@ def network_down():
         quiet(["ip", "link", "del", BRIDGE])
 
 
-def uml_sessions():
-    """This lab's UML processes by session: each guest runs in a session led by its kernel."""
-    procs = list(processes())
-    leaders = {pid for pid, sid, argv in procs if pid == sid and f"uml_dir={UML_DIR}" in argv}
-    return {leader: [pid for pid, sid, argv in procs if sid == leader] for leader in leaders}
+def runners():
+    """One runner per backend, for finding and stopping guests whichever backend booted them."""
+    return [backend(RUN_DIR, CACHE_DIR) for backend in BACKENDS.values()]
+
+
+def sessions():
+    """{leader pid: [pids]} of this lab's guests, under any backend."""
+    found = {}
+    for runner in runners():
+        found.update(runner.sessions())
+    return found
 
 
 def stop_guests():
-    """Halt every guest of this lab (mconsole halt, then SIGKILL of its whole session), and
-    close our SSH ControlPersist masters (their title is `ssh: SOCKET [mux]`)."""
+    """Stop every guest of this lab, and close our SSH ControlPersist masters (their title is
+    `ssh: SOCKET [mux]`), which would otherwise hold connections to guests that are gone."""
     kill(pid for pid, sid, argv in processes() if argv[0].startswith(f"ssh: {SSH_DIR}/"))
-    sessions = uml_sessions()
-    if not sessions:
-        return
-    halting = [subprocess.Popen(["uml_mconsole", str(sock), "halt"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for sock in UML_DIR.glob("*/mconsole")]
-    deadline = time.monotonic() + (5 if halting else 0)  # no sockets left: kill at once
-    while sessions and time.monotonic() < deadline:
-        time.sleep(0.2)
-        sessions = uml_sessions()
-    for pids in sessions.values():
-        kill(pids)
-    deadline = time.monotonic() + 5
-    while uml_sessions() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if uml_sessions():
-        raise DriverError(f"UML processes survived SIGKILL: {uml_sessions()}")
+    for runner in runners():
+        runner.stop_all()
 
 
 def owner():
@@ -611,13 +638,11 @@ def owner():
         return None
 
 
-def boot(state, image, g, pubkey, mem):
-    """Start one guest's kernel; `pubkey` is the bare ed25519 key, short enough for its command line."""
-    args = [
-        KERNEL, f"umid={g['umid']}", f"uml_dir={UML_DIR}", f"mem={mem}",
-        f"ubd0={state / (g['name'] + '.cow')},{image}", "root=/dev/ubda", "rw",
-        f"vec0:transport=tap,ifname={g['tap']},mac={g['mac']},gro=1",
-        "con=null", "con0=null,fd:1", "ssl=null", "systemd.log_color=0",
+def kernel_words(state, g, pubkey):
+    """The guest's identity on its kernel command line, read by the image's boot unit (GUEST_INIT);
+    `pubkey` is the bare ed25519 key, short enough for a command line."""
+    return [
+        "systemd.log_color=0",
         f"systemd.machine_id={hashlib.md5((str(state) + g['name']).encode()).hexdigest()}",
         f"lab.name={g['name']}", f"lab.ip={g['address']}/24",
         # A default route, as real hosts have: a packet for a remote LAN must find a route
@@ -627,10 +652,37 @@ def boot(state, image, g, pubkey, mem):
         f"lab.ip6={g['address6']}/64", f"lab.lan6={g['lan_address6']}/64",
         f"lab.gw6={BRIDGE_ADDRESS6.split('/', maxsplit=1)[0]}",
     ]
-    with open(state / f"{g['name']}.console.log", "w") as console:
-        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=console,  # pylint: disable=consider-using-with
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                env=dict(os.environ, TMPDIR="/dev/shm"))  # guest RAM on tmpfs
+
+
+def probe(env=None):
+    """(runner, why): the backend `up` uses here, found by booting, and one line saying why.
+
+    FLEET_IPSEC_LAB_BACKEND names one; unset, each backend is tried in BACKENDS order and the
+    first whose tiny guest runs a process wins. A backend is judged by booting, never by the
+    presence of a device or a package. Raises, naming what each backend lacked, if none boots.
+    """
+    env = os.environ if env is None else env
+    forced = env.get(BACKEND_ENV, "").strip()
+    if forced and forced not in BACKENDS:
+        raise DriverError(f"{BACKEND_ENV}={forced!r}: use one of {', '.join(BACKENDS)}")
+    failures = []
+    for name in [forced] if forced else BACKENDS:
+        runner = BACKENDS[name](RUN_DIR, CACHE_DIR)
+        try:
+            how = runner.probe()
+        except DriverError as e:
+            failures.append(f"{name}: {e}")
+            continue
+        chosen = f"{BACKEND_ENV}={forced}" if forced else f"the first backend that boots here ({', '.join(BACKENDS)})"
+        return runner, "; ".join([f"{chosen}: {how}", *failures])
+    raise DriverError("no lab backend boots on this machine: " + "; ".join(failures)
+                      + (f" (unset {BACKEND_ENV} to try the others)" if forced else ""))
+
+
+def runner_of(info):
+    """The runner that booted the guests of a record (`lab.json`)."""
+    return BACKENDS[info.get("backend", "uml")](RUN_DIR, CACHE_DIR, **({"accel": info["accel"]}
+                                                                      if info.get("accel") else {}))
 
 
 def racoon_prefix_of(image):
@@ -638,41 +690,44 @@ def racoon_prefix_of(image):
     try:
         spec = json.loads(image.with_suffix(".json").read_text())
     except FileNotFoundError:
-        raise DriverError(f"{image} has no spec beside it: run `uml.py build --rebuild`") from None
+        raise DriverError(f"{image} has no spec beside it: run `lab.py build --rebuild`") from None
     return (spec.get("racoon") or {}).get("prefix", "")
 
 
 # ---------------------------------------------------------------- the backend
 
-class Uml(guests.Backend):
-    """User-mode-linux guests on the lab's bridge; one lab per machine."""
+class Lab(guests.Backend):
+    """Guests on the lab's bridge, under whichever runner probe() picked; one lab per machine."""
 
     name = NAME
-    script = "molecule/guests/uml.py"
+    script = "molecule/guests/lab.py"
     record = "lab.json"
     machines = "guests"
-    per_guest_files = ("*.cow", "*.console.log")
+    per_guest_files = ("*.cow", "*.qcow2", "*.console.log", "*.qemu.log")
     key_comment = "fleet-ipsec-lab"
     group = "lab"
-    program = "UML"
+    program = "the guest's kernel"
     # Host keys are made at each guest's first boot; the addresses are the lab's own.
     host_key_checking = "accept-new"
     ssh_options = {"ControlMaster": "auto", "ControlPath": f"{SSH_DIR}/%C", "ControlPersist": "10m"}
     needs_root = "bridge, taps, debootstrap"
     status_finds_state = True
     help = {
-        "up": "build or reuse the base image, boot the guests, wait for SSH",
+        "up": "choose a backend, build or reuse the base image, boot the guests, wait for SSH",
         "down": "stop the guests, remove taps, bridge and state files",
         "status": "show the guests of the lab that is up",
     }
+
+    def __init__(self):
+        self.runner = None  # set by cmd_up and cmd_reboot
 
     def teardown(self, state):
         """Remove the machine's lab (guests, taps, bridge, runtime files) and the given state files.
 
         Refuses to touch running guests that belong to another state directory."""
         current = owner()
-        if current and current != state and uml_sessions():
-            raise DriverError(f"the lab is up for {current}: run `uml.py down --state {current}`")
+        if current and current != state and sessions():
+            raise DriverError(f"the lab is up for {current}: run `lab.py down --state {current}`")
         stop_guests()
         for directory in (current, state):
             if directory:
@@ -681,8 +736,7 @@ class Uml(guests.Backend):
         shutil.rmtree(RUN_DIR, ignore_errors=True)
 
     def claim(self, state):
-        for d in (UML_DIR, SSH_DIR):
-            d.mkdir(parents=True, exist_ok=True)
+        SSH_DIR.mkdir(parents=True, exist_ok=True)
         OWNER_FILE.write_text(f"{state}\n")
 
     def ssh_host(self, machine):
@@ -706,13 +760,15 @@ class Uml(guests.Backend):
             # guest that is gone: keep them where `down` finds and closes them.
             "ansible_ssh_args": f"-o ControlMaster=auto -o ControlPersist=10m -o ControlPath={SSH_DIR}/%C",
             "ansible_ssh_pipelining": True,
+            "fleet_lab_backend": info["backend"],
         }
 
     def before_boot(self, state, machines, info, pubkey):
         network_up(machines)
 
     def boot(self, state, machine, info, pubkey):
-        return boot(state, Path(info["image"]), machine, pubkey.split()[1], info.get("mem", "160M"))
+        words = kernel_words(state, machine, pubkey.split()[1])
+        return self.runner.boot(state, Path(info["image"]), machine, words, info["mem"])
 
     def reachable(self, machine):
         # ssh itself would sit out the ARP timeout (3 s) each time the guest is not up yet
@@ -722,19 +778,22 @@ class Uml(guests.Backend):
             return False
         return True
 
+    def logs(self, state, machine):
+        return [state / f"{machine['name']}.qemu.log", state / f"{machine['name']}.console.log"]
+
     def describe(self, machine):
         return (f"{machine['address']} {machine.get('address6', '')} "
                 f"lan {machine['lan']} {machine.get('lan6', '')}")
 
     def running(self, state, info):
-        sessions = uml_sessions()
-        return {g["name"]: g["pid"] for g in info["guests"] if g["pid"] in sessions}
+        found = sessions()
+        return {g["name"]: g["pid"] for g in info["guests"] if g["pid"] in found}
 
     def summary(self, state, info):
-        return f"state {info['state']}, image {info['image']}"
+        return f"state {info['state']}, image {info['image']}, backend {info.get('backend_description', '?')}"
 
     def not_up(self, state):
-        return (f"not up ({len(uml_sessions())} stray UML guest(s), bridge "
+        return (f"not up ({len(sessions())} stray guest(s), bridge "
                 f"{'present' if BRIDGE in links() else 'absent'})")
 
     def current_state(self):
@@ -742,7 +801,7 @@ class Uml(guests.Backend):
 
     def down(self, state):
         current = owner()
-        if current and current != state and uml_sessions():
+        if current and current != state and sessions():
             self.log(f"the lab is up for {current}, not {state}: leaving it running")
             self.clean(state)
             return 0
@@ -753,20 +812,25 @@ class Uml(guests.Backend):
     def cmd_up(self, args):
         state = Path(args.state).resolve()
         table = guest_table(args.guests.split(","))
+        # Before anything is built: a machine that can boot no guest says so at once.
+        self.runner, why = probe()
+        self.log(f"backend {self.runner.describe()}, chosen by {why}")
         image = ensure_image(args.suite, args.mirror)
         racoon_prefix = racoon_prefix_of(image)
         for g in table:
             g["racoon_prefix"] = racoon_prefix
         info = {"state": str(state), "image": str(image), "bridge": BRIDGE, "bridge_address": BRIDGE_ADDRESS,
-                "guests": table, "racoon_prefix": racoon_prefix, "mem": args.mem, "user": "root",
-                "python": "/usr/bin/python3"}
+                "backend": self.runner.name, "accel": self.runner.accel,
+                "backend_description": self.runner.describe(), "backend_reason": why,
+                "guests": table, "racoon_prefix": racoon_prefix, "mem": args.mem or self.runner.default_mem,
+                "user": "root", "python": "/usr/bin/python3"}
         return self.up(state, table, info, args.timeout, args.keep_on_failure)
 
     def cmd_reboot(self, args):
-        """Power-cycle one guest: halt it, boot it again from its own copy-on-write file.
+        """Power-cycle one guest: cut it off, boot it again from its own copy-on-write disk.
 
-        Not `reboot` inside the guest: UML re-executes itself then, but cannot open its tap again,
-        so the guest would come back without a network.
+        Not `reboot` inside the guest: a UML guest re-executes itself then, but cannot open its
+        tap again, so it would come back without a network.
         """
         state = Path(args.state).resolve()
         info = self.read_record(state)
@@ -775,21 +839,9 @@ class Uml(guests.Backend):
         g = next((g for g in info["guests"] if g["name"] == args.guest), None)
         if g is None:
             raise DriverError(f"no guest {args.guest!r} in {state}")
-        leader = g["pid"]
+        self.runner = runner_of(info)
         kill(pid for pid, sid, argv in processes() if argv[0].startswith(f"ssh: {SSH_DIR}/"))
-        mconsole = str(UML_DIR / g["umid"] / "mconsole")
-        # A power cut, except that the disk is synced first (SysRq s): without it the guest's
-        # copy-on-write file can miss what it wrote since boot (its SSH host key, measured).
-        quiet(["uml_mconsole", mconsole, "sysrq", "s"])
-        time.sleep(1)
-        quiet(["uml_mconsole", mconsole, "halt"])
-        deadline = time.monotonic() + 10
-        while leader in uml_sessions() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        kill(uml_sessions().get(leader, []))
-        while leader in uml_sessions():
-            time.sleep(0.1)
-        shutil.rmtree(UML_DIR / g["umid"], ignore_errors=True)  # UML refuses a umid still in use
+        self.runner.power_off(state, g)
         started = time.monotonic()
         proc = self.boot(state, g, info, (state / "id_ed25519.pub").read_text())
         g["pid"] = proc.pid
@@ -804,19 +856,29 @@ class Uml(guests.Backend):
             sp.add_argument("--mirror", help="Debian mirror (default: the one apt is configured with)")
 
         up.add_argument("--guests", default="g1,g2", help="comma-separated guest names (default g1,g2)")
-        up.add_argument("--mem", default="160M", help="guest memory (default 160M)")
+        up.add_argument("--mem", help="guest memory (default: 160M under UML, 320M under qemu)")
         image_opts(up)
         build = sub.add_parser("build", help="build (or find) the cached base image, print its path")
         build.add_argument("--rebuild", action="store_true")
         image_opts(build)
         build.set_defaults(func=cmd_build)
-        reboot = sub.add_parser("reboot", help="power-cycle one guest (halt, boot from its own disk)")
+        reboot = sub.add_parser("reboot", help="power-cycle one guest (cut it off, boot from its own disk)")
         reboot.add_argument("--state", required=True)
         reboot.add_argument("--timeout", type=float, default=self.timeout, help="seconds to wait for SSH")
         reboot.add_argument("guest")
         reboot.set_defaults(func=self.cmd_reboot)
         racoon = sub.add_parser("racoon", help="print where the guests have racoon ('' if not, and why)")
         racoon.set_defaults(func=cmd_racoon)
+        probe_cmd = sub.add_parser("probe", help=f"print the backend `up` would use ({BACKEND_ENV} "
+                                                 "forces one), and why")
+        probe_cmd.set_defaults(func=cmd_probe)
+
+
+def cmd_probe(args):
+    runner, why = probe()
+    print(runner.name)
+    log(f"backend {runner.describe()}, chosen by {why}")
+    return 0
 
 
 def cmd_racoon(args):
@@ -834,7 +896,7 @@ def cmd_build(args):
     return 0
 
 
-BACKEND = Uml()
+BACKEND = Lab()
 
 if __name__ == "__main__":
     sys.exit(guests.main(BACKEND, __doc__))

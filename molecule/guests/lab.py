@@ -681,8 +681,7 @@ def probe(env=None):
 
 def runner_of(info):
     """The runner that booted the guests of a record (`lab.json`)."""
-    return BACKENDS[info.get("backend", "uml")](RUN_DIR, CACHE_DIR, **({"accel": info["accel"]}
-                                                                      if info.get("accel") else {}))
+    return BACKENDS[info["backend"]](RUN_DIR, CACHE_DIR, accel=info.get("accel"))
 
 
 def racoon_prefix_of(image):

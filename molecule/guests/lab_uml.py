@@ -36,11 +36,11 @@ class Uml:
     program = "UML"
     disk_suffix = ".cow"
     default_mem = "160M"
-    accel = None
 
-    def __init__(self, run_dir, cache):
+    def __init__(self, run_dir, cache, accel=None):
         self.dir = run_dir / "uml"  # umid directories: pid file and mconsole socket per guest
         self.cache = cache
+        self.accel = accel  # UML has none; the same constructor as the other backend's
 
     def describe(self):
         return "user-mode-linux"

@@ -64,11 +64,11 @@ def inventory(count):
 
 def timed(command, env):
     started = time.perf_counter()
-    run = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    run = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          universal_newlines=True, check=False)
     seconds = time.perf_counter() - started
     if run.returncode != 0:
-        sys.exit('failed: %s\n%s' % (' '.join(command), run.stdout[-3000:]))
+        sys.exit('failed: %s\n%s\n--- stderr\n%s' % (' '.join(command), run.stdout[-3000:], run.stderr[-3000:]))
     return seconds
 
 

@@ -13,6 +13,8 @@ import shutil
 import sys
 import tempfile
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -29,3 +31,21 @@ def _collection_root():
 
 if 'ansible_collections.fleet.ipsec' not in sys.modules:
     sys.path.insert(0, _collection_root())
+
+
+# What a library's warning looks like to a test: a line on stderr at every Python start, as
+# cryptography's CryptographyDeprecationWarning was at every ansible-core command (it broke the
+# tests that read a command's stdout and stderr as one stream).
+STARTUP_WARNING = 'FleetIpsecTestWarning: printed on stderr at every Python start'
+
+
+@pytest.fixture
+def warning_on_stderr(tmp_path, monkeypatch):
+    """Make every Python started from the test (ansible-playbook, ansible-inventory, ...) print
+    STARTUP_WARNING on stderr first: a sitecustomize.py on PYTHONPATH. Returns the warning."""
+    site = tmp_path / 'warning-site'
+    site.mkdir()
+    (site / 'sitecustomize.py').write_text('import sys\nsys.stderr.write(%r)\nsys.stderr.flush()\n'
+                                           % ('sitecustomize.py:1: %s\n' % STARTUP_WARNING))
+    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(site), os.environ.get('PYTHONPATH')])))
+    return STARTUP_WARNING

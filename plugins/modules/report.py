@@ -66,8 +66,8 @@ attributes:
     platforms: posix
     details: Writes on the controller.
 requirements:
-  - networkx, numpy and scipy on the controller (for the layout of the map); the pinned versions are in the
-    collection's C(requirements-dev.txt).
+  - networkx, numpy and scipy on the controller (for the layout of the map); the versions it supports are in
+    the collection's C(requirements.txt).
 seealso:
   - module: fleet.ipsec.verify
   - plugin: fleet.ipsec.verify_report

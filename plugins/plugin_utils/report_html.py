@@ -39,8 +39,8 @@ STYLE = {
     'unknown': ('#757575', '1 3'),
 }
 LAYOUT_ERROR = ('the report page needs networkx (with numpy and scipy) on the controller, for the layout '
-                'of the fleet map: pip install networkx numpy scipy (the pinned versions are in the '
-                "collection's requirements-dev.txt)")
+                'of the fleet map: pip install networkx numpy scipy (the versions it supports are in the '
+                "collection's requirements.txt)")
 
 WIDTH = 1200.0
 MARGIN = 40.0

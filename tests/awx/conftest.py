@@ -40,8 +40,14 @@ def tool(name):
 
 
 def run(command, **kwargs):
-    return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          check=True, **kwargs).stdout
+    """The stdout of a command that must succeed. stderr is captured apart and never parsed: a
+    library's warning there (cryptography's deprecation warning, which ansible-core printed at
+    every command) is not data. Both are shown when the command fails."""
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          check=False, **kwargs)
+    assert done.returncode == 0, '%s exited %d\n--- stdout\n%s\n--- stderr\n%s' % (
+        ' '.join(str(c) for c in command), done.returncode, done.stdout[-3000:], done.stderr[-3000:])
+    return done.stdout
 
 
 def galaxy_version():

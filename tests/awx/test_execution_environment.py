@@ -12,6 +12,8 @@ import tarfile
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
@@ -19,7 +21,7 @@ REQUIREMENT = re.compile(r'^([A-Za-z0-9_.-]+)==(\S+)')
 
 
 def pins(path):
-    """{lower-case name: version} of the name==version lines of a pip requirements file."""
+    """{lower-case name: version} of the name==version lines of a pip requirements file or lock."""
     found = {}
     with open(path) as handle:
         for line in handle:
@@ -49,14 +51,21 @@ def test_the_collection_declares_its_dependencies_for_ansible_builder():
         assert requirement_lines(os.path.join(ROOT, name)), name
 
 
-def test_python_requirements_are_pinned_as_the_tests_run(definition):
-    wanted = pins(os.path.join(ROOT, 'requirements.txt'))
+def test_python_requirements_are_ranges_the_tests_run_within(definition):
+    # requirements.txt gives ranges (an EE combines collections); the tests run with the exact
+    # versions of requirements-dev.lock, which must fall within them.
+    lines = requirement_lines(os.path.join(ROOT, 'requirements.txt'))
+    wanted = dict((canonicalize_name(r.name), r) for r in (Requirement(line) for line in lines))
     assert {'netaddr', 'networkx', 'numpy', 'scipy'} <= set(wanted)
-    assert len(wanted) == len(requirement_lines(os.path.join(ROOT, 'requirements.txt'))), 'every requirement is pinned'
-    dev = pins(os.path.join(ROOT, 'requirements-dev.txt'))
-    for name, version in wanted.items():
-        if name in dev:
-            assert dev[name] == version, name
+    assert len(wanted) == len(lines)
+    assert not pins(os.path.join(ROOT, 'requirements.txt')), 'ranges, not exact pins'
+    dev = dict((canonicalize_name(name), version) for name, version in pins(os.path.join(ROOT, 'requirements-dev.lock')).items())
+    for name, requirement in wanted.items():
+        operators = set(spec.operator for spec in requirement.specifier)
+        assert {'>=', '<'} <= operators, 'a lower and an upper bound: %s' % requirement
+        assert name in dev, 'requirements-dev.lock pins no %s' % name
+        assert requirement.specifier.contains(dev[name]), 'requirements-dev.lock pins %s==%s, outside %s' % (
+            name, dev[name], requirement)
     deps = definition['dependencies']
     assert deps['ansible_core']['package_pip'] == 'ansible-core==%s' % dev['ansible-core']
     assert deps['ansible_runner']['package_pip'] == 'ansible-runner==%s' % dev['ansible-runner']
@@ -76,6 +85,8 @@ def test_the_tarball_carries_the_ee_metadata_and_not_the_build_definition(collec
     assert {'meta/execution-environment.yml', 'requirements.txt', 'bindep.txt'} <= names
     assert 'execution-environment.yml' not in names
     assert not [n for n in names if n.startswith(('context/', '.venv/', '.ansible/'))]
+    # The test environment's requirements and locks are not the collection's.
+    assert [n for n in names if n.startswith('requirements')] == ['requirements.txt']
 
 
 def test_builder_create_makes_a_complete_build_context(collection_tarball, tmp_path, definition, awx):

@@ -10,6 +10,7 @@ configuration.
     FLEET_IPSEC_LAB=1 pytest tests/lab        (as root)
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -119,3 +120,30 @@ def test_racoon_build_ignores_the_hosts_loader_configuration(lab_module, monkeyp
     finally:
         conf.unlink()
         subprocess.run(["ldconfig"], check=True)
+
+
+def test_the_article_on_the_backend_the_probe_did_not_pick(lab_module, tmp_path):
+    """The main job (scripts/lab: the article's tunnel, racoon on both ends, verified from the kernels)
+    on the other backend, so that neither rots unseen; the lab scenario runs on the one picked."""
+    picked, _why = lab_module.probe(env={})
+    other = next(name for name in lab_module.BACKENDS if name != picked.name)
+    try:
+        lab_module.probe(env={"FLEET_IPSEC_LAB_BACKEND": other})
+    except lab_module.DriverError as e:
+        pytest.skip(f"{other} cannot boot here: {e}")
+    state = tmp_path / "article"
+    env = dict(os.environ, FLEET_IPSEC_LAB_BACKEND=other, FLEET_IPSEC_LAB_STATE=str(state))
+    script = HERE.parents[1] / "scripts" / "lab"
+    try:
+        run = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=1800,
+                             check=False)
+        print(f"\nscripts/lab on {other}:\n{run.stderr[-1500:]}\n{run.stdout[-2500:]}", file=sys.stderr)
+        assert run.returncode == 0
+        assert f"FLEET_IPSEC_LAB_BACKEND={other}" in run.stderr
+        report = json.loads((state / "report" / "verify.json").read_text())
+        assert [(t["name"], t["verdict"]) for t in report["tunnels"]] == [("gluon-mason", "up")]
+        backends = {h["name"]: h["backend"] for h in report["hosts"]}
+        if lab_module.racoon_source() is not None:  # the article's racoon, on both ends
+            assert backends == {"gluon": "racoon", "mason": "racoon"}
+    finally:
+        subprocess.run(["bash", str(script), "down"], env=env, capture_output=True, check=False)

@@ -161,7 +161,7 @@ def test_a_kvm_device_on_which_no_guest_boots_means_tcg(qemu_runner, monkeypatch
                        tcg=14.8)
     why = runner.probe()
     assert runner.accel == 'tcg'
-    assert [accel for accel, _ in tried] == ['kvm', 'tcg']
+    assert [accel for accel, _timeout in tried] == ['kvm', 'tcg']
     assert why == ('/dev/kvm opens, but a KVM guest did not reach its first process (gave up after 20 s, printing '
                    'nothing); a TCG guest reached its init in 14.8 s')
 
@@ -171,7 +171,7 @@ def test_no_kvm_device_means_tcg_without_trying_kvm(qemu_runner, monkeypatch):
     monkeypatch.setattr(lab_qemu, 'kvm_missing', lambda: '/dev/kvm: No such file or directory')
     tried = boots_with(lab_qemu, monkeypatch, kvm=1.0, tcg=6.0)
     assert runner.probe() == 'no KVM (/dev/kvm: No such file or directory); a TCG guest reached its init in 6.0 s'
-    assert [accel for accel, _ in tried] == ['tcg']
+    assert [accel for accel, _timeout in tried] == ['tcg']
 
 
 def test_qemu_fails_when_not_even_tcg_boots(qemu_runner, monkeypatch):

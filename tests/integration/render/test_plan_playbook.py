@@ -19,15 +19,15 @@ pytestmark = pytest.mark.skipif(shutil.which('ansible-playbook') is None, reason
 def plan_playbook(*args):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
     return subprocess.run(['ansible-playbook', os.path.join(ROOT, 'playbooks', 'plan.yml')] + list(args),
-                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, check=False)
+                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, check=False)  # stderr apart: only stdout is parsed
 
 
 def test_article_plan_is_printed_and_written(tmp_path):
     plan_file = str(tmp_path / 'plan.json')
     run = plan_playbook('-i', 'examples/article/inventory.yml', '--vault-password-file',
                         'examples/article/vault-password.txt', '-e', 'plan_file=%s' % plan_file)
-    assert run.returncode == 0, run.stdout[-3000:]
+    assert run.returncode == 0, run.stdout[-3000:] + '\n--- stderr\n' + run.stderr[-2000:]
     assert '"tunnel_out": "192.0.2.10-198.51.100.1"' in run.stdout
     with open(plan_file) as handle:
         plan = json.load(handle)
@@ -38,7 +38,7 @@ def test_article_plan_is_printed_and_written(tmp_path):
                             'examples/article/group_vars/all/vault.yml'], cwd=ROOT, stdout=subprocess.PIPE,
                            universal_newlines=True, check=True).stdout
     master = vault.split(':', 1)[1].strip()
-    assert master not in run.stdout
+    assert master not in run.stdout + run.stderr
     with open(plan_file) as handle:
         assert master not in handle.read()
 
@@ -62,6 +62,6 @@ def test_bad_inventory_fails_with_every_problem_and_writes_nothing(tmp_path):
                      "tunnel 'gluon-mason': psk: is shorter than 20 characters",
                      "tunnel 'mason-self': psk: no psk is set and there is no ipsec_psk_master",
                      "tunnel 'mason-self': hosts: a tunnel from 'mason' to itself"):
-        assert expected in run.stdout, expected
+        assert expected in run.stdout, '%s\n--- stdout\n%s\n--- stderr\n%s' % (expected, run.stdout[-3000:], run.stderr[-2000:])
     assert 'short' not in run.stdout.split('The IPsec inventory has', 1)[1].split('PLAY RECAP')[0].replace('shorter', '')
     assert not plan_file.exists()

@@ -86,6 +86,10 @@ CACHE_DIR = Path(os.environ.get("FLEET_IPSEC_LAB_CACHE", "/var/cache/fleet-ipsec
 RUN_DIR = Path("/run/fleet-ipsec-lab")
 SSH_DIR = RUN_DIR / "ssh"  # SSH ControlMaster sockets (short paths: sun_path is 108 bytes)
 OWNER_FILE = RUN_DIR / "owner"  # the state directory of the lab that is up
+# Guests under qemu without KVM run every instruction through TCG: a module run costs seconds,
+# and on a loaded 2-core machine the time from arming the policy rollback to disarming it went
+# past the role's default 90 s (the rollback fired and undid a good roll-out).
+SLOW_GUEST_VARS = {"setkey_rollback_seconds": 300}
 # What runs the guests; `up` takes the first that boots here (see probe()), in this order.
 BACKENDS = {"uml": lab_uml.Uml, "qemu": lab_qemu.Qemu}
 BACKEND_ENV = "FLEET_IPSEC_LAB_BACKEND"
@@ -760,6 +764,7 @@ class Lab(guests.Backend):
             "ansible_ssh_args": f"-o ControlMaster=auto -o ControlPersist=10m -o ControlPath={SSH_DIR}/%C",
             "ansible_ssh_pipelining": True,
             "fleet_lab_backend": info["backend"],
+            **(SLOW_GUEST_VARS if info.get("accel") == "tcg" else {}),
         }
 
     def before_boot(self, state, machines, info, pubkey):

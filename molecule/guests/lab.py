@@ -714,6 +714,8 @@ class Lab(guests.Backend):
     host_key_checking = "accept-new"
     ssh_options = {"ControlMaster": "auto", "ControlPath": f"{SSH_DIR}/%C", "ControlPersist": "10m"}
     needs_root = "bridge, taps, debootstrap"
+    timeout = None  # the runner's boot_timeout
+    timeout_default = "120 s; 600 s under qemu without KVM"
     status_finds_state = True
     help = {
         "up": "choose a backend, build or reuse the base image, boot the guests, wait for SSH",
@@ -828,7 +830,7 @@ class Lab(guests.Backend):
                 "backend_description": self.runner.describe(), "backend_reason": why,
                 "guests": table, "racoon_prefix": racoon_prefix, "mem": args.mem or self.runner.default_mem,
                 "user": "root", "python": "/usr/bin/python3"}
-        return self.up(state, table, info, args.timeout, args.keep_on_failure)
+        return self.up(state, table, info, args.timeout or self.runner.boot_timeout, args.keep_on_failure)
 
     def cmd_reboot(self, args):
         """Power-cycle one guest: cut it off, boot it again from its own copy-on-write disk.
@@ -850,7 +852,7 @@ class Lab(guests.Backend):
         proc = self.boot(state, g, info, (state / "id_ed25519.pub").read_text())
         g["pid"] = proc.pid
         self.write_record(state, info)
-        took = self.wait_ready(state, g, proc, started, args.timeout)
+        took = self.wait_ready(state, g, proc, started, args.timeout or self.runner.boot_timeout)
         self.log(f"{g['name']}: rebooted, ssh ready after {took:.1f} s")
         return 0
 
@@ -868,7 +870,7 @@ class Lab(guests.Backend):
         build.set_defaults(func=cmd_build)
         reboot = sub.add_parser("reboot", help="power-cycle one guest (cut it off, boot from its own disk)")
         reboot.add_argument("--state", required=True)
-        reboot.add_argument("--timeout", type=float, default=self.timeout, help="seconds to wait for SSH")
+        reboot.add_argument("--timeout", type=float, help=f"seconds to wait for SSH (default: {self.timeout_default})")
         reboot.add_argument("guest")
         reboot.set_defaults(func=self.cmd_reboot)
         racoon = sub.add_parser("racoon", help="print where the guests have racoon ('' if not, and why)")

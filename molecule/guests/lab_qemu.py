@@ -51,6 +51,11 @@ class Qemu:
         self.cache = cache
         self.accel = accel  # kvm or tcg: given, or found by probe()
 
+    @property
+    def boot_timeout(self):
+        """Seconds a guest may take to answer SSH: six TCG guests on two cores took over 120 s."""
+        return 600 if self.accel == "tcg" else 120
+
     def kernel(self):
         return debian_kernel.ensure_kernel(self.cache)
 

@@ -36,6 +36,7 @@ class Uml:
     program = "UML"
     disk_suffix = ".cow"
     default_mem = "160M"
+    boot_timeout = 120
 
     def __init__(self, run_dir, cache, accel=None):
         self.dir = run_dir / "uml"  # umid directories: pid file and mconsole socket per guest

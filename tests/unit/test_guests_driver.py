@@ -44,13 +44,13 @@ def driver(monkeypatch):
 # What scripts/lab, scripts/molecule, molecule/*/create.yml, destroy.yml and faults.yml, the tests
 # and CI run, with what each must come out as.
 LAB_COMMANDS = [
-    (['up', '--state', '/s', '--guests', 'mason,gluon'], 'cmd_up', {'guests': 'mason,gluon', 'timeout': 120}),
+    (['up', '--state', '/s', '--guests', 'mason,gluon'], 'cmd_up', {'guests': 'mason,gluon', 'timeout': None}),
     (['up', '--state', '/s', '--guests', 'g1,g2,g3,g4,g5,g6'], 'cmd_up', {'mem': None, 'keep_on_failure': False}),
     (['probe'], 'cmd_probe', {}),
     (['down', '--state', '/s'], None, {'state': '/s'}),
     (['status', '--state', '/s'], None, {'state': '/s'}),
     (['status'], None, {'state': None}),
-    (['reboot', '--state', '/s', 'g2'], 'cmd_reboot', {'guest': 'g2', 'timeout': 120}),
+    (['reboot', '--state', '/s', 'g2'], 'cmd_reboot', {'guest': 'g2', 'timeout': None}),
     (['build'], 'cmd_build', {'rebuild': False, 'suite': None}),
     (['racoon'], 'cmd_racoon', {}),
 ]

@@ -345,3 +345,11 @@ def test_the_probe_initramfs_runs_its_init_and_prints_the_marker(debian_kernel, 
 
     assert init('console=ttyS0 lab.probe') == (7, debian_kernel.PROBE_MARKER)
     assert init('console=ttyS0 lab.name=g1 lab.probes=no') == (0, '')
+
+
+def test_guests_under_tcg_get_longer_to_answer_ssh(lab):
+    """Six TCG guests on two cores were not all up after 120 s; UML and KVM guests are."""
+    assert lab.runner_of({'backend': 'qemu', 'accel': 'tcg'}).boot_timeout == 600
+    assert lab.runner_of({'backend': 'qemu', 'accel': 'kvm'}).boot_timeout == 120
+    assert lab.runner_of({'backend': 'uml'}).boot_timeout == 120
+    assert lab.BACKEND.timeout is None  # `up --timeout` unset: the runner's

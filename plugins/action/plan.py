@@ -54,12 +54,15 @@ class ActionModule(ActionBase):
         hosts = {}
         for name in names:
             hostvars = all_hostvars[name]
+            gathered = (hostvars.get('ansible_facts') or {}).get('os_family')
             hosts[name] = {
                 'address': hostvars.get('ipsec_address') or self._default_address(hostvars),
                 'subnets': hostvars.get('ipsec_subnets') or [],
                 'backend': hostvars.get('ipsec_backend'),
-                # Decides the default backend and how the host's kernel cuts HMAC-SHA-256.
-                'os_family': hostvars.get('ipsec_os_family') or (hostvars.get('ansible_facts') or {}).get('os_family'),
+                # Decides the default backend and how the host's kernel cuts HMAC-SHA-256, and names
+                # the vars file each backend role loads: the model checks it against the roles' list.
+                'os_family': hostvars.get('ipsec_os_family') or gathered,
+                'os_family_gathered': not hostvars.get('ipsec_os_family') and bool(gathered),
             }
         # A run limited to some hosts gathers no facts for the others: those without ipsec_os_family
         # would be planned as FreeBSD, which can change the ESP integrity of a tunnel between racoon on
@@ -77,6 +80,7 @@ class ActionModule(ActionBase):
             'psk_master': self._var(task_vars, 'ipsec_psk_master'),
             'defaults': self._var(task_vars, 'ipsec_defaults', {}),
             'management': self._var(task_vars, 'ipsec_management_networks', []),
+            'management_allow_overlap': self._var(task_vars, 'ipsec_management_networks_allow_overlap', False),
         }
         try:
             plan = build_plan(inventory)

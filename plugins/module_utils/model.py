@@ -15,15 +15,41 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import re
+import string
 from bisect import bisect_left
 from itertools import combinations, product
 from operator import attrgetter
+
+from ansible_collections.fleet.ipsec.plugins.module_utils.psk import PSK_MIN_LENGTH, key_problems
 
 MODES = ('tunnel', 'transport')
 LEVELS = ('require', 'use', 'unique')
 BACKENDS = ('racoon', 'strongswan')
 TOPOLOGY_TYPES = ('mesh', 'hub_and_spoke')
-PSK_MIN_LENGTH = 20
+# The OS families each backend's roles have a vars/<family>.yml for: the one list of them
+# (tests/unit/plugins/module_utils/test_os_families.py holds it equal to the roles' files). A host
+# whose family is not in its backend's list would fail at its files step while its peers go on.
+BACKEND_OS_FAMILIES = {
+    'racoon': ('Debian', 'FreeBSD', 'NetBSD', 'RedHat'),   # roles setkey and racoon
+    'strongswan': ('Debian', 'FreeBSD'),                   # role strongswan
+}
+OS_FAMILIES = tuple(sorted(set(family for families in BACKEND_OS_FAMILIES.values() for family in families)))
+
+# What names may hold (docs/plan.md, "What names and keys may contain"). Tunnel and topology
+# names become strongSwan section names, which swanctl splits at '.' when it reads them back;
+# host names also name directories (render mode) and appear in every peer's files.
+NAME_MAX_LENGTH = 64            # tunnel, topology and outside peer names
+HOST_NAME_MAX_LENGTH = 253      # inventory host names: as long as a DNS name may be
+# Any tunnel name, a topology's <topology>-<a>-<b> included: swanctl copies
+# "connections.<name>.children.<name>-<n>" into 256 bytes and "secrets.ike-<name>" into 128, and
+# reads a name cut short there as another (an empty connection, a key without its owners).
+TUNNEL_NAME_MAX_LENGTH = 100
+# The strongSwan backend's management bypass connections are fleet-bypass-<n>; a tunnel of that
+# name would be merged into one of them.
+RESERVED_TUNNEL_PREFIX = 'fleet-bypass-'
+# Every whole-number field (lifetimes, DPD, DH groups, psk_generation) is at most this.
+INT_MAX = 2 ** 31 - 1
 
 # What both racoon (ipsec-tools 0.8) and strongSwan accept, and the kernels implement
 # (FreeBSD crypto(9), Linux crypto API). Weaker choices (DES, 3DES, MD5, MODP < 2048)
@@ -206,6 +232,125 @@ class Fleet:
         return 'Fleet(%d endpoints, %d tunnels)' % (len(self.endpoints), len(self.tunnels))
 
 
+_TUNNEL_CHARS = frozenset(string.ascii_letters + string.digits + '-_')
+_HOST_CHARS = _TUNNEL_CHARS | frozenset('.')
+_ADDRESS_CHARS = frozenset(string.hexdigits + ':.')
+_NAME_RULES = {
+    # kind: (allowed characters, characters it may not start with, longest, the rule in words)
+    'tunnel': (_TUNNEL_CHARS, '-', NAME_MAX_LENGTH, "ASCII letters, digits, '-' and '_'"),
+    'topology': (_TUNNEL_CHARS, '-', NAME_MAX_LENGTH, "ASCII letters, digits, '-' and '_'"),
+    'peer': (_HOST_CHARS, '.-', NAME_MAX_LENGTH, "ASCII letters, digits, '.', '-' and '_' (or be an IP address)"),
+    'host': (_HOST_CHARS, '.-', HOST_NAME_MAX_LENGTH,
+             "ASCII letters, digits, '.', '-' and '_' (or be an IP address)"),
+}
+_PLAIN_TEXT = re.compile(r'[ -\[\]-~]*\Z')     # printable ASCII but the backslash
+_ESCAPES = {'\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+
+def shown(text, limit=260):
+    """`text` as a message may quote it: one line of printable ASCII (line breaks, control and
+    non-ASCII characters and backslashes escaped), cut after `limit` characters. Any name the
+    model accepts is shown as it is."""
+    if not isinstance(text, str):
+        text = str(text)
+    if len(text) <= limit and _PLAIN_TEXT.match(text):
+        return text
+    out = []
+    for char in text[:limit]:
+        code = ord(char)
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif 32 <= code < 127:
+            out.append(char)
+        elif code < 256:
+            out.append('\\x%02x' % code)
+        elif code < 65536:
+            out.append('\\u%04x' % code)
+        else:
+            out.append('\\U%08x' % code)
+    if len(text) > limit:
+        out.append('...')
+    return ''.join(out)
+
+
+def _backend_families(backend):
+    """The OS families `backend` supports; all of them for a backend that is not one (reported
+    as a wrong ipsec_backend elsewhere)."""
+    if isinstance(backend, str) and backend in BACKEND_OS_FAMILIES:
+        return BACKEND_OS_FAMILIES[backend]
+    return OS_FAMILIES
+
+
+def _is_address_name(name):
+    return set(name) <= _ADDRESS_CHARS and parse_address(name) is not None
+
+
+def name_problem(name, kind):
+    """Why `name` cannot be the name of a `kind` ('tunnel', 'topology', 'peer', 'host'), or None.
+
+    Names reach configuration files (as comments, and as strongSwan section names) and paths,
+    so each is one word of a few safe characters: see NAME_MAX_LENGTH and docs/plan.md.
+    """
+    chars, bad_starts, longest, rule = _NAME_RULES[kind]
+    if not isinstance(name, str) or not name:
+        return 'must be a non-empty string'
+    if kind in ('host', 'peer') and _is_address_name(name):
+        return None
+    bad = []
+    for char in name:
+        if char not in chars and char not in bad:
+            bad.append(char)
+    starts_badly = name[0] in bad_starts
+    if not bad and not starts_badly and len(name) <= longest:
+        # A topology's tunnels are named <topology>-<a>-<b>.
+        if (kind == 'tunnel' and name.startswith(RESERVED_TUNNEL_PREFIX)) or \
+                (kind == 'topology' and (name + '-').startswith(RESERVED_TUNNEL_PREFIX)):
+            return ("names starting with '%s' are reserved (the strongSwan backend names its management bypass "
+                    "connections so)" % RESERVED_TUNNEL_PREFIX)
+        if kind == 'tunnel' and name == 'include':
+            return "'include' is reserved: swanctl reads a section of that name as an include statement"
+        return None
+    what = []
+    if bad:
+        what.append('has %s' % ', '.join("'%s'" % shown(char) for char in bad[:6]) + (', ...' if len(bad) > 6 else ''))
+    if starts_badly:
+        what.append("starts with '%s'" % name[0])
+    if len(name) > longest:
+        what.append('is %d characters long' % len(name))
+    return 'may contain only %s, must not start with %s and must be at most %d characters long; this one %s' % (
+        rule, ' or '.join("'%s'" % char for char in bad_starts), longest, ' and '.join(what))
+
+
+# What the templates write names with (the fleet.ipsec.safe_name filter): a second line of
+# defence behind the checks above, which every name in the plan has passed. Tunnel names a
+# topology made hold host names, so '.' and (IPv6 peers) ':'; a strongSwan section name may not
+# hold '.', and swanctl copies "secrets.ike-<name>" into 128 bytes.
+_WORD_CHARS = _HOST_CHARS | frozenset(':')
+_SECTION_CHARS = _TUNNEL_CHARS | frozenset(':')
+CONFIG_WORD_GRAMMARS = {
+    'comment': (_WORD_CHARS, HOST_NAME_MAX_LENGTH),
+    'swanctl': (_SECTION_CHARS, 115),
+}
+
+
+def config_word_problem(word, grammar='comment'):
+    """Why `word` (a tunnel, child, host or peer name) cannot be written as one word into a
+    configuration file, in a comment or (grammar 'swanctl') as a swanctl section name; or None."""
+    if grammar not in CONFIG_WORD_GRAMMARS:
+        return 'unknown grammar %r; use one of %s' % (grammar, ', '.join(sorted(CONFIG_WORD_GRAMMARS)))
+    chars, longest = CONFIG_WORD_GRAMMARS[grammar]
+    if not isinstance(word, str) or not word:
+        return 'is not a non-empty string'
+    bad = sorted(set(char for char in word if char not in chars))
+    if bad:
+        return 'has %s' % ', '.join("'%s'" % shown(char) for char in bad[:6])
+    if word[0] in '.-':
+        return "starts with '%s'" % word[0]
+    if len(word) > longest:
+        return 'is %d characters long (at most %d)' % (len(word), longest)
+    return None
+
+
 class _Errors:
     def __init__(self):
         self.items = []
@@ -279,6 +424,17 @@ def _host_selector(address, version):
     return parse_network('%s/%d' % (address, 32 if version == 4 else 128))
 
 
+def _peer_name(raw):
+    """The name of a peer outside the inventory given as a mapping: its name, else its address
+    (normalised when it is one, so that it is the same endpoint as the bare address)."""
+    name = raw.get('name')
+    if name not in (None, ''):
+        return name
+    address = raw.get('address')
+    parsed = parse_address(address)
+    return parsed[0] if parsed else address
+
+
 def _subnet_text(endpoint):
     return ' with subnets %s' % ', '.join(s.text for s in endpoint.subnets) if endpoint.subnets else ''
 
@@ -291,25 +447,39 @@ def _as_list(value):
     return [value]
 
 
+_ASCII_DIGITS = re.compile(r'[0-9]{1,18}\Z')
+
+
+def _whole_number(value):
+    """An int given as one (a bool is not one) or as plain ASCII digits, else None.
+
+    Not str.isdigit() or int(): isdigit() takes superscript digits (which int() then fails on)
+    and other scripts' digits (which int() reads), int() also ' 12 ' and '1_000'.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _ASCII_DIGITS.match(value):
+        return int(value)
+    return None
+
+
 def _normalize_dh(value):
     if isinstance(value, str):
-        lowered = value.strip().lower()
+        lowered = value.lower()
         if lowered in DH_GROUPS:
             return DH_GROUPS[lowered]
-        if lowered.isdigit():
-            value = int(lowered)
-    if isinstance(value, int) and not isinstance(value, bool) and value in DH_GROUP_NUMBERS:
-        return value
+    number = _whole_number(value)
+    if number in DH_GROUP_NUMBERS:
+        return number
     return None
 
 
 def _positive_int(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, int) and value > 0:
-        return value
+    number = _whole_number(value)
+    if number is not None and 0 < number <= INT_MAX:
+        return number
     return None
 
 
@@ -329,7 +499,7 @@ def _check_proposals(where, raw, defaults, kind, errors):
         return dict(defaults)
     merged = dict(defaults)
     for key, value in raw.items():
-        field = '%s.%s' % (kind, key)
+        field = '%s.%s' % (kind, shown(key))
         algorithms = _ALGORITHMS[kind].get(key)
         if key not in defaults:
             errors.add(where, field, 'unknown field; known: %s' % ', '.join(sorted(defaults)))
@@ -349,17 +519,19 @@ def _check_proposals(where, raw, defaults, kind, errors):
             else:
                 merged[key] = value
         elif key == 'version':
-            if isinstance(value, bool) or value not in IKE_VERSIONS:
+            number = _whole_number(value)
+            if number not in IKE_VERSIONS:
                 errors.add(where, field, '%r is not an IKE version; use 1 or 2' % (value,))
             else:
-                merged[key] = value
+                merged[key] = number
         elif key == 'exchange_mode':
             if value != 'main':
                 errors.add(where, field, '%r is not supported; only main mode is (aggressive mode leaks the PSK hash)' % (value,))
         else:
             number = _positive_int(value)
             if number is None:
-                errors.add(where, field, '%r is not a positive whole number of seconds or tries' % (value,))
+                errors.add(where, field, '%r is not a positive whole number of seconds or tries (at most %d, '
+                           'in ASCII digits)' % (value, INT_MAX))
             else:
                 merged[key] = number
     return merged
@@ -430,13 +602,16 @@ class _Builder:
         self._proposal_cache = {}
         self._peers = {}
         self._by_address = {}
+        self._topology_names = {}
+        # Inventory hosts and outside peers whose names were refused (reported once, by name).
+        self._bad_names = set()
 
     # -- endpoints -------------------------------------------------------------------
 
     def host_endpoint(self, name):
         """The endpoint of an inventory host, or None when it has no usable address."""
         if name not in self._host_endpoints:
-            endpoint = _endpoint(name, self.hosts[name] or {}, self.errors, "host '%s'" % name, HOST_FIELDS,
+            endpoint = _endpoint(name, self.hosts[name] or {}, self.errors, "host '%s'" % shown(name), HOST_FIELDS,
                                  self.platforms[name])
             self._host_endpoints[name] = endpoint
             if endpoint:
@@ -450,18 +625,23 @@ class _Builder:
         bare address in another is the same endpoint whatever the order of the lists.
         """
         for name in self.hosts:
+            problem = name_problem(name, 'host')
+            if problem:
+                # Its name would be a directory (render mode) and a word in every peer's files.
+                self.errors.add("host '%s'" % shown(name), 'name', problem)
+                self._bad_names.add(name)
             endpoint = self.host_endpoint(name)
             if endpoint:
                 self._by_address.setdefault(endpoint.address, endpoint)
         places = []
         for index, raw in enumerate(tunnels):
             if isinstance(raw, dict) and isinstance(raw.get('hosts'), (list, tuple)):
-                where = "tunnel '%s'" % raw.get('name') if raw.get('name') else 'ipsec_tunnels[%d]' % index
+                where = "tunnel '%s'" % shown(raw.get('name')) if raw.get('name') else 'ipsec_tunnels[%d]' % index
                 places.extend((where, 'hosts[%d]' % i, item) for i, item in enumerate(raw['hosts']))
         for index, raw in enumerate(topologies):
             if not isinstance(raw, dict):
                 continue
-            where = "topology '%s'" % raw.get('name') if raw.get('name') else 'ipsec_topologies[%d]' % index
+            where = "topology '%s'" % shown(raw.get('name')) if raw.get('name') else 'ipsec_topologies[%d]' % index
             for field in ('hosts', 'hubs', 'spokes'):
                 if isinstance(raw.get(field), (list, tuple)):
                     places.extend((where, '%s[%d]' % (field, i), item) for i, item in enumerate(raw[field]))
@@ -472,12 +652,17 @@ class _Builder:
     def _define_peer(self, where, field, raw):
         if self.unknown_fields(where, field, raw, PEER_KEYS):
             return
-        name = raw.get('name') or raw.get('address')
+        name = _peer_name(raw)
         if not isinstance(name, str):
             self.errors.add(where, field, 'a peer outside the inventory needs a name or an address')
             return
+        if raw.get('name') not in (None, ''):
+            problem = name_problem(name, 'peer')
+            if problem:
+                self.errors.add(where, '%s.name' % field, problem)
+                return
         if name in self.hosts:
-            self.errors.add(where, field, "'%s' is an inventory host; name it by its inventory name only" % name)
+            self.errors.add(where, field, "'%s' is an inventory host; name it by its inventory name only" % shown(name))
             return
         fields = ('%s.address' % field, '%s.subnets' % field, '%s.backend' % field)
         endpoint = _endpoint(name, raw, self.errors, where, fields)
@@ -499,7 +684,7 @@ class _Builder:
         Mappings were checked by define_peers; their errors are not repeated here.
         """
         if isinstance(raw, dict):
-            name = raw.get('name') or raw.get('address')
+            name = _peer_name(raw)
             return self._peers.get(name) if isinstance(name, str) else None
         if not isinstance(raw, str) or not raw:
             self.errors.add(where, field, '%r is not a host name or address' % (raw,))
@@ -507,11 +692,12 @@ class _Builder:
         if raw in self.hosts:
             endpoint = self.host_endpoint(raw)
             if endpoint is None:
-                self.errors.add(where, field, "host '%s' has no ipsec_address (and no default address was found)" % raw)
+                self.errors.add(where, field, "host '%s' has no ipsec_address (and no default address was found)"
+                                % shown(raw))
             return endpoint or None
         parsed = parse_address(raw)
         if parsed is None:
-            self.errors.add(where, field, "host '%s' is neither in the inventory nor given an address" % raw)
+            self.errors.add(where, field, "host '%s' is neither in the inventory nor given an address" % shown(raw))
             return None
         # An inventory host or a defined peer named by its address is that same endpoint.
         known = self._by_address.get(parsed[0])
@@ -539,7 +725,7 @@ class _Builder:
         if raw is None:
             subnets = tuple(s for s in end.subnets if s.version == version) if mode == 'tunnel' else ()
             return subnets or (_host_selector(end.address, version),)
-        field = 'selectors.%s' % end.name
+        field = 'selectors.%s' % shown(end.name)
         if not _as_list(raw):
             self.errors.add(where, field, 'is empty; leave it out to protect the default networks')
             return ()
@@ -579,15 +765,15 @@ class _Builder:
         ike, esp = self.proposals(where, raw.get('ike'), raw.get('esp'))
         generation = _positive_int(raw.get('psk_generation', self.default_generation))
         if generation is None:
-            self.errors.add(where, 'psk_generation', '%r is not a positive whole number'
-                            % (raw.get('psk_generation', self.default_generation),))
+            self.errors.add(where, 'psk_generation', '%r is not a positive whole number (at most %d, in ASCII digits)'
+                            % (raw.get('psk_generation', self.default_generation), INT_MAX))
         psk = raw.get('psk')
         psk_source = None
         if psk not in (None, ''):
             psk_source = 'explicit'
-            if not isinstance(psk, str) or len(psk) < PSK_MIN_LENGTH:
-                # The value itself is never echoed: only its length is a fact worth telling.
-                self.errors.add(where, 'psk', 'is shorter than %d characters' % PSK_MIN_LENGTH)
+            # The value itself is never echoed: key_problems says what is wrong, not what it is.
+            for problem in key_problems(psk):
+                self.errors.add(where, 'psk', problem)
         elif self.has_master:
             psk_source = 'derived'
         else:
@@ -604,7 +790,7 @@ class _Builder:
 
         YAML may give non-string keys (1:, yes:), hence str().
         """
-        unknown = sorted(str(key) for key in raw if key not in known)
+        unknown = sorted(shown(key) for key in raw if key not in known)
         if unknown:
             self.errors.add(where, field, 'unknown field(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(known))))
         return bool(unknown)
@@ -617,11 +803,11 @@ class _Builder:
         self._names[name] = origin
         return True
 
-    def add_tunnel(self, raw, where):
-        """One entry of ipsec_tunnels."""
+    def add_tunnel(self, raw, where, name_ok=True):
+        """One entry of ipsec_tunnels; with a refused name (`name_ok` False) it is checked, not built."""
         self.unknown_fields(where, None, raw, TUNNEL_KEYS)
         name = raw['name']
-        if not self.claim_name(where, name, 'ipsec_tunnels'):
+        if name_ok and not self.claim_name(where, name, 'ipsec_tunnels'):
             return
         hosts = raw.get('hosts')
         if not isinstance(hosts, (list, tuple)) or len(hosts) != 2:
@@ -638,7 +824,7 @@ class _Builder:
         if None in ends:
             return
         a, b = ends
-        unknown = sorted(str(k) for k in raw_selectors if k not in (a.name, b.name, a.address, b.address))
+        unknown = sorted(shown(k) for k in raw_selectors if k not in (a.name, b.name, a.address, b.address))
         if unknown:
             self.errors.add(where, 'selectors', 'names no end of this tunnel: %s' % ', '.join(unknown))
             return
@@ -649,7 +835,7 @@ class _Builder:
                                          settings.mode, a.version)
         b_selectors = self.selectors_for(where, b, raw_selectors.get(b.name, raw_selectors.get(b.address)),
                                          settings.mode, a.version)
-        if len(self.errors.items) == errors_before:
+        if len(self.errors.items) == errors_before and name_ok:
             self.tunnels.append(Tunnel(name, a, b, a_selectors, b_selectors, settings))
 
     def check_pair(self, where, name, a, b, settings):
@@ -659,11 +845,11 @@ class _Builder:
         so one run reports both kinds of problem.
         """
         if a is b or a.address == b.address:
-            self.errors.add(where, 'hosts', "a tunnel from '%s' to itself" % a.name)
+            self.errors.add(where, 'hosts', "a tunnel from '%s' to itself" % shown(a.name))
             return False
         if a.version != b.version:
             self.errors.add(where, 'hosts', "'%s' is IPv%d and '%s' is IPv%d (one address family per tunnel)"
-                            % (a.name, a.version, b.name, b.version))
+                            % (shown(a.name), a.version, shown(b.name), b.version))
             return False
         if not (a.in_inventory or b.in_inventory):
             self.errors.add(where, 'hosts', 'neither end is an inventory host, so no host would carry this tunnel')
@@ -673,7 +859,8 @@ class _Builder:
         pair = (a.address, b.address) if a.address < b.address else (b.address, a.address)
         first = self._pairs.get(pair)
         if first is not None:
-            self.errors.add(where, 'hosts', "'%s' and '%s' are already paired by tunnel '%s'" % (a.name, b.name, first))
+            self.errors.add(where, 'hosts', "'%s' and '%s' are already paired by tunnel '%s'"
+                            % (shown(a.name), shown(b.name), shown(first)))
             return False
         self._pairs[pair] = name
         if settings is None:
@@ -688,10 +875,22 @@ class _Builder:
             self.errors.add('ipsec_topologies[%d]' % index, None, 'must be a mapping')
             return
         name = raw.get('name')
-        where = "topology '%s'" % name if name else 'ipsec_topologies[%d]' % index
+        where = "topology '%s'" % shown(name) if name else 'ipsec_topologies[%d]' % index
         if not name or not isinstance(name, str):
             self.errors.add(where, 'name', 'is required')
             return
+        # A refused or repeated name is reported once, and its topology is checked but not expanded.
+        name_ok = True
+        problem = name_problem(name, 'topology')
+        if problem:
+            self.errors.add(where, 'name', problem)
+            name_ok = False
+        first = self._topology_names.setdefault(name, index)
+        if first != index:
+            # psk.resolve finds a topology's explicit key by its name: both would get the first's.
+            self.errors.add(where, 'name', "ipsec_topologies[%d] and ipsec_topologies[%d] are both named '%s'; "
+                            'topology names must be unique' % (first, index, shown(name)))
+            name_ok = False
         unknown = self.unknown_fields(where, None, raw, TOPOLOGY_KEYS)
         origin = 'topology:%s' % name
         # The shared settings first, so a structural problem below does not hide them.
@@ -712,7 +911,7 @@ class _Builder:
         else:
             self.errors.add(where, 'type', '%r is not a topology type; use one of %s' % (kind, ', '.join(TOPOLOGY_TYPES)))
         # Validated once above for the whole topology; per pair only what differs is checked.
-        if unknown or not well_formed:
+        if unknown or not well_formed or not name_ok:
             return
         if kind == 'mesh':
             pairs = combinations(members, 2)
@@ -725,17 +924,61 @@ class _Builder:
         if settings is not None:
             selectors = dict((member.name, self.selectors_for(where, member, None, settings.mode, member.version))
                              for member in members)
+        # The names of its tunnels are checked per pair only where one of them could be refused.
+        check_names = self._made_names_need_checks(name, members)
         for left, right in pairs:
             # Mesh pairs are named in sorted order, so reordering a group renames (and
             # re-keys) nothing; hub-and-spoke names say which end is the hub.
             if kind == 'mesh' and right.name < left.name:
                 left, right = right, left
             tunnel_name = '%s-%s-%s' % (name, left.name, right.name)
-            pair_where = "tunnel '%s' (topology '%s')" % (tunnel_name, name)
+            # Plain when nothing needs checking: its parts passed their checks (and it saves a
+            # second on a 1,000-host mesh).
+            pair_where = "tunnel '%s' (topology '%s')" % (shown(tunnel_name) if check_names else tunnel_name, name)
+            if check_names and not self._made_name_ok(pair_where, tunnel_name, left, right):
+                continue
             if self.claim_name(pair_where, tunnel_name, origin) and \
                     self.check_pair(pair_where, tunnel_name, left, right, settings):
                 self.tunnels.append(Tunnel(tunnel_name, left, right, selectors[left.name], selectors[right.name],
                                            settings))
+
+    def _runs_strongswan(self, endpoint):
+        return endpoint.in_inventory and self.platforms[endpoint.name][1] == 'strongswan'
+
+    def _made_names_need_checks(self, topology, members):
+        """Whether any <topology>-<a>-<b> of these members could be refused by _made_name_ok."""
+        if not members:
+            return False
+        longest = max(len(member.name) for member in members)
+        dotted = any('.' in member.name for member in members)
+        return (len(topology) + 2 + 2 * longest > TUNNEL_NAME_MAX_LENGTH
+                or RESERVED_TUNNEL_PREFIX.startswith(topology + '-')
+                or any(member.name in self._bad_names for member in members)
+                or (dotted and any(self._runs_strongswan(member) for member in members)))
+
+    def _made_name_ok(self, where, name, left, right):
+        """Check the name a topology made for a pair; its parts were checked already."""
+        if left.name in self._bad_names or right.name in self._bad_names:
+            return False    # that host's name is reported, once
+        ok = True
+        if len(name) > TUNNEL_NAME_MAX_LENGTH:
+            self.errors.add(where, 'name', "is %d characters long, and a tunnel name may be at most %d (strongSwan's "
+                            'swanctl cuts longer ones short when it reads them); shorten the names of the topology '
+                            'or of its hosts' % (len(name), TUNNEL_NAME_MAX_LENGTH))
+            ok = False
+        if name.startswith(RESERVED_TUNNEL_PREFIX):
+            self.errors.add(where, 'name', "names starting with '%s' are reserved (the strongSwan backend names its "
+                            'management bypass connections so)' % RESERVED_TUNNEL_PREFIX)
+            ok = False
+        if '.' in name:
+            swan = [end.name for end in (left, right) if self._runs_strongswan(end)]
+            if swan:
+                self.errors.add(where, 'name', "holds '.', which strongSwan's swanctl reads as a separator in the "
+                                "names of connections and secrets (it would load them without their settings), "
+                                "and '%s' runs strongSwan; give the hosts of this topology names without '.'"
+                                % shown(swan[0]))
+                ok = False
+        return ok
 
     def _members(self, where, raw, field):
         """The endpoints a topology lists under `field`, each resolved once."""
@@ -750,7 +993,7 @@ class _Builder:
             if endpoint is None:
                 continue
             if endpoint.name in seen:
-                self.errors.add(where, '%s[%d]' % (field, index), "'%s' is listed twice" % (endpoint.name,))
+                self.errors.add(where, '%s[%d]' % (field, index), "'%s' is listed twice" % (shown(endpoint.name),))
                 continue
             seen.add(endpoint.name)
             result.append(endpoint)
@@ -816,19 +1059,138 @@ class _Builder:
                 position += 1
 
     def _overlap(self, host, tunnel, other, local, remote, other_local, other_remote):
-        self.errors.add("tunnel '%s'" % tunnel.name, 'selectors.%s' % host,
+        self.errors.add("tunnel '%s'" % shown(tunnel.name), 'selectors.%s' % shown(host),
                         "on host '%s', %s -> %s claims the same traffic as tunnel '%s' (%s -> %s)"
-                        % (host, local.text, remote.text, other.name, other_local.text, other_remote.text))
+                        % (shown(host), local.text, remote.text, shown(other.name), other_local.text, other_remote.text))
+
+    def check_os_families(self):
+        """Each inventory host's OS family must be one its backend's roles know (BACKEND_OS_FAMILIES).
+
+        ipsec_os_family is checked on every host: it names a vars file the roles load. A gathered
+        os_family is checked only on hosts that carry a tunnel, the only ones that load one.
+        """
+        # (A backend that is no string is reported as a wrong ipsec_backend, and checked like one here.)
+        suspect = [name for name, (family, backend) in self.platforms.items()
+                   if not (isinstance(family, str) and family in _backend_families(backend))]
+        if not suspect:
+            return
+        carrying = set()
+        for tunnel in self.tunnels:
+            carrying.add(tunnel.first.name)
+            carrying.add(tunnel.second.name)
+        for name in sorted(suspect, key=str):
+            raw = self.hosts[name] or {}
+            family, backend = self.platforms[name]
+            gathered = bool(raw.get('os_family_gathered'))
+            if gathered and name not in carrying:
+                continue
+            where = "host '%s'" % shown(name)
+            field = 'os_family (gathered)' if gathered else 'ipsec_os_family'
+            if not isinstance(family, str) or family not in OS_FAMILIES:
+                self.errors.add(where, field, '%r is not an OS family the roles support; use one of %s%s'
+                                % (family, ', '.join(OS_FAMILIES), ', or set ipsec_os_family' if gathered else ''))
+            elif name in carrying and family not in _backend_families(backend):
+                self.errors.add(where, field, "'%s' is not an OS family the %s backend supports (%s); set ipsec_backend, "
+                                'or run this host on one of those' % (family, backend,
+                                                                      ', '.join(BACKEND_OS_FAMILIES[backend])))
+
+    def check_management(self, management, raw_allowed):
+        """Refuse a management network that covers a tunnel's peer or the peer's selectors.
+
+        Every inventory host bypasses IPsec for the management networks, ahead of every tunnel
+        policy: one that covers the peer's address or a selector on the peer's side sends that
+        traffic in clear (0.0.0.0/0 or ::/0: all of it). ipsec_management_networks_allow_overlap
+        (true, or a list of the management networks) lets such a network through.
+        """
+        allowed = self._allowed_overlaps(management, raw_allowed)
+        checked = [(index, network) for index, network in management if network.text not in allowed]
+        if not checked or not self.tunnels:
+            return
+        # What covers each end's address and each selector tuple, worked out once: a topology's
+        # tunnels share their members' tuples, and most of them are covered by nothing.
+        by_address = {}
+        by_selectors = {}
+        seen = set()
+        reported = {}
+        for tunnel in self.tunnels:
+            for local, remote, selectors in ((tunnel.first, tunnel.second, tunnel.second_selectors),
+                                             (tunnel.second, tunnel.first, tunnel.first_selectors)):
+                if not local.in_inventory:
+                    continue
+                hits = by_address.get(remote.name)
+                if hits is None:
+                    address = _host_selector(remote.address, remote.version)
+                    hits = by_address[remote.name] = [(index, network, None) for index, network in checked
+                                                      if network.contains(address)]
+                more = by_selectors.get(id(selectors))
+                if more is None:
+                    more = by_selectors[id(selectors)] = [(index, network, selector) for selector in selectors
+                                                          for index, network in checked if network.contains(selector)]
+                if hits or more:
+                    self._report_management(tunnel, local, remote, hits + more, seen, reported)
+        for index, count in sorted(reported.items()):
+            if count > 10:
+                self.errors.add('ipsec_management_networks[%d]' % index, None,
+                                'covers %d more tunnels in the same way' % (count - 10))
+
+    def _report_management(self, tunnel, local, remote, hits, seen, reported):
+        """One error per management network that covers something of `remote` in `tunnel` (`seen`:
+        the (tunnel, network) pairs told already), ten per network at most (`reported` counts them;
+        check_management sums up the rest)."""
+        for index, network, selector in hits:
+            if (tunnel.name, index) in seen:
+                continue
+            seen.add((tunnel.name, index))
+            count = reported[index] = reported.get(index, 0) + 1
+            if count > 10:
+                continue
+            if selector is None:
+                what = "%s, the address of '%s'" % (remote.address, shown(remote.name))
+            else:
+                what = "%s, a selector of '%s' in this tunnel" % (selector.text, shown(remote.name))
+            self.errors.add("tunnel '%s'" % shown(tunnel.name), 'ipsec_management_networks[%d]' % index,
+                            "%s covers %s: on '%s' the management bypass comes before the tunnel's policies and "
+                            'would send that traffic in clear; narrow the management network, or list it in '
+                            'ipsec_management_networks_allow_overlap (dangerous) if that is really meant'
+                            % (network.text, what, shown(local.name)))
+
+    def _allowed_overlaps(self, management, raw):
+        """The texts of the management networks ipsec_management_networks_allow_overlap names."""
+        if raw in (None, False, [], ()):
+            return set()
+        if raw is True:
+            return set(network.text for dummy, network in management)
+        if not isinstance(raw, (list, tuple)):
+            self.errors.add('ipsec_management_networks_allow_overlap', None,
+                            'must be true, false or a list of management networks, got %r' % (raw,))
+            return set()
+        texts = set(network.text for dummy, network in management)
+        allowed = set()
+        for index, item in enumerate(raw):
+            selector = parse_network(item)
+            if selector is None:
+                address = parse_address(item)
+                selector = _host_selector(*address) if address else None
+            if selector is None or selector.text not in texts:
+                self.errors.add('ipsec_management_networks_allow_overlap[%d]' % index, None,
+                                '%r is not one of ipsec_management_networks' % (item,))
+            else:
+                allowed.add(selector.text)
+        return allowed
 
 
 def build_fleet(inventory):
     """Validate an inventory and expand it into a Fleet.
 
     `inventory` is plain data:
-      hosts: {name: {address, subnets, backend, os_family}} for every inventory host
+      hosts: {name: {address, subnets, backend, os_family, os_family_gathered}} for every
+        inventory host (os_family_gathered: true when os_family is a gathered fact, not
+        ipsec_os_family)
       tunnels: the ipsec_tunnels list; topologies: the ipsec_topologies list
       psk_master: the master secret or None (only its presence and length are used)
       defaults: {ike: {...}, esp: {...}, level, psk_generation}
+      management: ipsec_management_networks; management_allow_overlap: its
+        ipsec_management_networks_allow_overlap (true, or a list of those networks)
     Raises ModelError with every problem found.
     """
     builder = _Builder(inventory)
@@ -849,25 +1211,26 @@ def build_fleet(inventory):
         if not name or not isinstance(name, str):
             builder.errors.add('ipsec_tunnels[%d]' % index, 'name', 'is required')
             continue
-        builder.add_tunnel(raw, "tunnel '%s'" % name)
+        where = "tunnel '%s'" % shown(name)
+        problem = name_problem(name, 'tunnel')
+        if problem:
+            builder.errors.add(where, 'name', problem)
+        builder.add_tunnel(raw, where, name_ok=problem is None)
     for index, raw in enumerate(topologies):
         builder.add_topology(index, raw)
     builder.check_overlaps()
-    management = management_selectors(inventory.get('management'), builder.errors)
+    builder.check_os_families()
+    management = _management(inventory.get('management'), builder.errors)
+    builder.check_management(management, inventory.get('management_allow_overlap'))
+    management = [network for dummy, network in management]
     if builder.errors.items:
         raise ModelError(builder.errors.items)
     builder.tunnels.sort(key=_NAME)
     return Fleet(builder.endpoints, builder.tunnels, management, sorted(builder.hosts), builder.platforms)
 
 
-def management_selectors(networks, errors=None):
-    """Management networks (or bare addresses) as selectors, in order, without repeats.
-
-    These get bypass policies ahead of every tunnel policy, so the controller keeps
-    reaching each host whatever the tunnels claim.
-    """
-    own_errors = errors is None
-    errors = _Errors() if own_errors else errors
+def _management(networks, errors):
+    """(index in ipsec_management_networks, selector) of each management network, without repeats."""
     result = []
     seen = set()
     for index, raw in enumerate(_as_list(networks)):
@@ -879,7 +1242,19 @@ def management_selectors(networks, errors=None):
             errors.add('ipsec_management_networks[%d]' % index, None, '%r is not an IP network or address' % (raw,))
         elif selector.text not in seen:
             seen.add(selector.text)
-            result.append(selector)
+            result.append((index, selector))
+    return result
+
+
+def management_selectors(networks, errors=None):
+    """Management networks (or bare addresses) as selectors, in order, without repeats.
+
+    These get bypass policies ahead of every tunnel policy, so the controller keeps
+    reaching each host whatever the tunnels claim.
+    """
+    own_errors = errors is None
+    errors = _Errors() if own_errors else errors
+    result = [selector for dummy, selector in _management(networks, errors)]
     if own_errors and errors.items:
         raise ModelError(errors.items)
     return result

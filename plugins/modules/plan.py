@@ -13,11 +13,20 @@ module: plan
 short_description: Validate the IPsec inventory and compute every host's plan
 version_added: 0.1.0
 description:
-  - Reads C(ipsec_tunnels), C(ipsec_topologies), C(ipsec_psk_master), C(ipsec_defaults) and each
-    host's C(ipsec_address), C(ipsec_subnets) and C(ipsec_backend), validates all of it, expands the
-    topologies into tunnels and cuts the result into one slice per host.
+  - Reads C(ipsec_tunnels), C(ipsec_topologies), C(ipsec_psk_master), C(ipsec_defaults),
+    C(ipsec_management_networks), C(ipsec_management_networks_allow_overlap) and each host's
+    C(ipsec_address), C(ipsec_subnets), C(ipsec_backend) and C(ipsec_os_family) (else its gathered
+    C(os_family)), validates all of it, expands the topologies into tunnels and cuts the result into
+    one slice per host.
   - Every problem is reported at once, each naming the tunnel (or topology, or host) and the field,
     before any host is touched.
+  - The inventory is treated as untrusted input. Names (tunnels, topologies, inventory hosts, peers
+    outside the inventory) are refused unless they are one word of a few safe characters, explicit
+    keys unless both backends' key files read them as the same bytes, whole numbers unless they are
+    plain ASCII digits, an OS family unless the host's backend roles support it, and a management
+    network that covers a tunnel's peer or selectors unless
+    C(ipsec_management_networks_allow_overlap) names it. C(docs/plan.md) of the collection says
+    exactly what names and keys may contain, and why.
   - Run it once per play (C(run_once=true)), register the result and hand RV(plan) to every host of the
     play with M(ansible.builtin.set_fact) (C(run_once=true)), as the C(tunnels) role's C(plan) tasks do.
   - The plan contains no key. Peers carry a C(psk_ref) that the P(fleet.ipsec.psk#filter) filter

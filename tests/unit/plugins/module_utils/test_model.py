@@ -1222,3 +1222,28 @@ def test_module_constants():
     assert model.PSK_MIN_LENGTH == 20
     assert set(model.DH_GROUPS.values()) == {14, 15, 16, 17, 18}
     assert min(model.DH_GROUP_NUMBERS) >= 14
+
+
+def test_limits_on_what_names_and_keys_may_contain():
+    # docs/plan.md, "What names and keys may contain"; test_hostile_input.py has the refusals.
+    from ansible_collections.fleet.ipsec.plugins.module_utils import psk
+    assert model.PSK_MIN_LENGTH == psk.PSK_MIN_LENGTH == 20
+    assert psk.PSK_MAX_LENGTH == 982
+    assert (model.NAME_MAX_LENGTH, model.HOST_NAME_MAX_LENGTH, model.TUNNEL_NAME_MAX_LENGTH) == (64, 253, 100)
+    assert model.INT_MAX == 2147483647
+    assert model.OS_FAMILIES == ('Debian', 'FreeBSD', 'NetBSD', 'RedHat')
+
+
+@pytest.mark.parametrize('raw, expected', [
+    ({'dh_group': 'modp3072', 'lifetime': '7200', 'version': 1}, {'dh_group': 15, 'lifetime': 7200, 'version': 1}),
+    ({'dh_group': '\u00b9\u2075'}, None),
+    ({'lifetime': '\u00b2'}, None),
+])
+def test_proposal_numbers_are_ascii_digits(raw, expected):
+    errors = model._Errors()
+    merged = model._check_proposals('defaults', raw, DEFAULT_IKE, 'ike', errors)
+    if expected is None:
+        assert len(errors.items) == 1 and errors.items[0].startswith('defaults: ike.')
+    else:
+        assert not errors.items
+        assert dict((k, merged[k]) for k in expected) == expected

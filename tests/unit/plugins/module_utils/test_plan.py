@@ -496,8 +496,9 @@ def test_management_networks_normalized_and_deduplicated():
 
 
 def test_management_single_string():
-    inv = {'hosts': HOSTS, 'tunnels': [ARTICLE], 'psk_master': MASTER, 'management': '192.0.2.0/24'}
-    assert build_plan(inv)['management'] == ['192.0.2.0/24']
+    # (Not 192.0.2.0/24: that would cover gluon, an end of the tunnel, and be refused.)
+    inv = {'hosts': HOSTS, 'tunnels': [ARTICLE], 'psk_master': MASTER, 'management': '192.0.2.128/25'}
+    assert build_plan(inv)['management'] == ['192.0.2.128/25']
 
 
 def test_management_errors_collected_with_others():

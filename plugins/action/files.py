@@ -14,7 +14,7 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
-from ansible_collections.fleet.ipsec.plugins.module_utils.file_writer import write_files
+from ansible_collections.fleet.ipsec.plugins.module_utils.file_writer import FileWriterError, write_files
 
 try:
     from ansible.template import trust_as_template
@@ -37,7 +37,7 @@ class ActionModule(ActionBase):
     """
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('root', 'files', 'markers'))
+    _VALID_ARGS = frozenset(('root', 'host_dir', 'files', 'markers'))
     _VALID_FILE_KEYS = frozenset(('src', 'dest', 'mode', 'owner', 'group', 'secret', 'previous', 'watch'))
 
     def _files(self):
@@ -55,6 +55,8 @@ class ActionModule(ActionBase):
             dest = entry.get('dest')
             if not isinstance(dest, string_types) or not os.path.isabs(dest):
                 raise AnsibleActionFail('%s.dest: %r is not an absolute path' % (where, dest))
+            if '..' in dest.split('/'):
+                raise AnsibleActionFail("%s.dest: %r has a '..' component; refusing it" % (where, dest))
             try:
                 mode = int(to_text(entry.get('mode')), 8)
             except (TypeError, ValueError):
@@ -63,9 +65,15 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail('%s.mode: %r is not an octal mode such as "0644"' % (where, entry.get('mode')))
             if not isinstance(entry.get('src'), string_types):
                 raise AnsibleActionFail('%s.src: a template name is required' % where)
+            # A task under no_log treats every file as a key: its registered result and diff
+            # must not hold the content either (no_log hides them from the screen only).
+            secret = bool(entry.get('secret', False)) or self._no_log()
             checked.append(dict(entry, dest=os.path.normpath(dest), mode=mode,
-                                secret=bool(entry.get('secret', False)), watch=bool(entry.get('watch', False))))
+                                secret=secret, watch=bool(entry.get('watch', False))))
         return checked
+
+    def _no_log(self):
+        return bool(self._task.no_log) or bool(getattr(self._play_context, 'no_log', False))
 
     def _markers(self):
         markers = self._task.args.get('markers') or []
@@ -84,16 +92,35 @@ class ActionModule(ActionBase):
         text = templar.template(template, escape_backslashes=False, overrides=dict(_OVERRIDES))
         return to_bytes(text or '', errors='surrogate_or_strict')
 
-    def _write_below(self, root, files, markers):
-        """Render mode: the same files below root on the controller, with the host's code."""
+    def _host_dir(self, root, task_vars):
+        """The directory below root that stands for the host's /, as a relative path that stays
+        below root (render mode: the host's name). Refused, naming the host, if it would not."""
+        host_dir = self._task.args.get('host_dir')
+        if host_dir is None:
+            return ''
+        host = (task_vars or {}).get('inventory_hostname', host_dir)
+        if not isinstance(host_dir, string_types) or not host_dir:
+            raise AnsibleActionFail('host %s: host_dir: %r is not a directory name' % (host, host_dir))
+        names = host_dir.split('/')
+        if host_dir.startswith('/') or any(name in ('', '.', '..') for name in names) or '\0' in host_dir:
+            raise AnsibleActionFail(
+                "host %s: refusing to write its files below %s/%s: host_dir must be a plain path below root "
+                "(not absolute, no '..', '.' or empty component)" % (host, root.rstrip('/'), host_dir))
+        return host_dir
+
+    def _write_below(self, root, files, markers, task_vars):
+        """Render mode: the same files below root on the controller, with the host's code. No
+        path leaves root and no link below root is followed (file_writer)."""
         if not isinstance(root, string_types) or not os.path.isabs(root):
             raise AnsibleActionFail('root: %r is not an absolute path' % (root,))
-        below = [dict(entry, path=root.rstrip('/') + entry['dest'], uid=None, gid=None, previous=None)
+        host_dir = self._host_dir(root, task_vars)
+        below = [dict(entry, below=os.path.join(host_dir, entry['dest'].lstrip('/')), uid=None, gid=None, previous=None)
                  for entry in files]
         try:
-            return write_files(below, markers, self._task.check_mode, want_before=True)
-        except (IOError, OSError) as exc:
-            raise AnsibleActionFail('%s: %s' % (getattr(exc, 'filename', None) or root, to_text(exc)))
+            return write_files(below, markers, self._task.check_mode, want_before=True, root=root)
+        except FileWriterError as exc:
+            host = (task_vars or {}).get('inventory_hostname')
+            raise AnsibleActionFail('%s%s' % ('host %s: ' % host if host else '', to_text(exc)))
 
     def _write_on_host(self, files, markers, task_vars):
         module_files = []
@@ -121,11 +148,13 @@ class ActionModule(ActionBase):
         for entry in files:
             entry['content'] = self._render(entry['src'], variables)
         root = self._task.args.get('root')
+        if root is None and self._task.args.get('host_dir') is not None:
+            raise AnsibleActionFail('host_dir: only with root')
         try:
             if root is None:
                 written = self._write_on_host(files, markers, task_vars)
             else:
-                written = self._write_below(root, files, markers)
+                written = self._write_below(root, files, markers, task_vars)
         except _ModuleFailed as exc:
             result.update(exc.result)
             return result
@@ -135,12 +164,15 @@ class ActionModule(ActionBase):
             for entry, item in zip(files, written['files']):
                 if not item['changed'] or (item['existed'] and entry['dest'] not in befores and not entry['secret']):
                     continue
+                # A link that was at dest was replaced, not read through: the diff says what it was.
+                header = entry['dest'] if not item.get('link_was') else '%s (was a symbolic link to %s, not followed)' % (
+                    entry['dest'], item['link_was'])
                 if entry['secret']:
                     # The diff of a key file would print the key: say that it changed, not how.
-                    diffs.append({'before_header': entry['dest'], 'after_header': entry['dest'],
-                                  'prepared': '%s: changed (secret, not shown)\n' % entry['dest']})
+                    diffs.append({'before_header': header, 'after_header': entry['dest'],
+                                  'prepared': '%s: changed (secret, not shown)\n' % header})
                 else:
-                    diffs.append({'before_header': entry['dest'], 'after_header': entry['dest'],
+                    diffs.append({'before_header': header, 'after_header': entry['dest'],
                                   'before': befores.get(entry['dest'], ''),
                                   'after': to_text(entry['content'], errors='surrogate_or_strict')})
         result.update(written)

@@ -20,10 +20,21 @@ description:
     is replaced atomically, and carries its owner and mode before it holds any content, so a key
     file is never readable by others, not even for a moment.
   - Missing parent directories are created (mode 0755, owned by the file's owner and group).
+  - A symbolic link at a destination is never followed. It is replaced by a regular file (renamed
+    over the link itself); its target is not read, not diffed and keeps its mode and owner. The diff
+    says that the destination was a link, and to what. (On the host, the directories above a
+    destination are the system's own, and may be links.)
+  - A destination that is neither a regular file nor a symbolic link (a directory, a FIFO, a socket,
+    a device) is refused, naming the path and what it is, and so is a O(files[].dest) with a C(..)
+    component. Every destination is looked at before any file is written, so such a refusal leaves
+    all of them as they were. Nothing found at a destination is opened in a way that could block.
   - With O(root), writes on the controller instead, below O(root) (render mode, no SSH, no module
-    run at all); owner and group are then not set.
-  - The content of a file marked O(files[].secret) never appears in a diff, a result or a log; the
-    content of every file travels to the host as a C(no_log) parameter.
+    run at all); owner and group are then not set. Below O(root), every directory is opened one
+    component at a time and no symbolic link is followed; a path that would lead through a link or
+    out of O(root) is refused, naming the host and the path.
+  - The content of a file marked O(files[].secret) never appears in a diff, a result or a log, nor in
+    the registered result of the task; the content of every file travels to the host as a C(no_log)
+    parameter. In a task with C(no_log), every file is treated as secret.
   - This is an action. On the host it runs M(fleet.ipsec.write_files) with the rendered content.
 author:
   - fleet.ipsec contributors (@fleet-ipsec)
@@ -64,8 +75,9 @@ options:
       secret:
         description:
           - The file holds a key. A diff says that it changed, never how, and the file's old content
-            is never read back to the controller.
-          - Run such a task with C(no_log=true) too.
+            is never read back to the controller; the task's result (and so a variable it is
+            registered in) holds neither the old nor the new content.
+          - Run such a task with C(no_log=true) too. A task with C(no_log) treats every file as secret.
         type: bool
         default: false
       previous:
@@ -86,8 +98,17 @@ options:
     default: []
   root:
     description:
-      - Write on the controller, below this absolute directory, which stands for the host's C(/).
+      - Write on the controller, below this absolute directory, which stands for the host's C(/)
+        (or below O(host_dir) in it). The directory itself may be a link; nothing below it is
+        followed.
     type: path
+  host_dir:
+    description:
+      - With O(root), the directory below O(root) that stands for the host's C(/), as a path
+        relative to O(root), such as the host's name. It must stay below O(root), so a value that
+        is absolute or has a C(..), C(.) or empty component is refused, naming the host.
+      - Requires O(root).
+    type: str
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -103,7 +124,10 @@ attributes:
     support: full
   diff_mode:
     support: full
-    details: Files marked O(files[].secret) show that they changed, never their content.
+    details:
+      - Files marked O(files[].secret), and every file of a task with C(no_log), show that they changed,
+        never their content.
+      - A symbolic link that was at a destination shows as such, and its target's content is not shown.
   platform:
     platforms: posix
   safe_file_operations:
@@ -137,9 +161,10 @@ EXAMPLES = r'''
       - {src: psk.txt.j2, dest: /usr/local/etc/racoon/psk.txt, mode: "0600", group: wheel, secret: true}
   no_log: true
 
-- name: Render the same file for review on the controller
+- name: Render the same file for review on the controller, below /tmp/review/<host>
   fleet.ipsec.files:
-    root: "/tmp/review/{{ inventory_hostname }}"
+    root: /tmp/review
+    host_dir: "{{ inventory_hostname }}"
     files:
       - {src: racoon.conf.j2, dest: /etc/racoon/racoon.conf, mode: "0644"}
 '''
@@ -163,14 +188,20 @@ files:
       description: Whether the content, mode, owner or group changed (or would, in check mode).
       type: bool
     existed:
-      description: Whether the file existed before.
+      description: Whether something (a regular file or a symbolic link) was at the destination before.
       type: bool
+    link_was:
+      description:
+        - The target of the symbolic link that was at the destination and was replaced by a regular file
+          (never followed), or null if there was none.
+      type: str
+      sample: /srv/elsewhere/racoon.conf
     mode:
       description: The file's mode now.
       type: str
       sample: "0600"
     mode_was:
-      description: The mode the file had before, or null if it did not exist.
+      description: The mode the file had before, or null if it did not exist (or was a symbolic link).
       type: str
       sample: "0644"
     owner_was:

@@ -19,6 +19,10 @@ description:
     is replaced atomically, and carries its owner and mode before it holds any content, so a key
     file is never readable by others, not even for a moment.
   - Missing parent directories are created (mode 0755, owned by the file's owner and group).
+  - A symbolic link at a destination is never followed, read or diffed through; it is replaced by a
+    regular file, and its target keeps its content, mode and owner. A destination that is a
+    directory, a FIFO, a socket or a device is refused, naming the path and what it is, before any
+    file is written; nothing is opened in a way that could block.
 author:
   - fleet.ipsec contributors (@fleet-ipsec)
 options:
@@ -136,7 +140,7 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible_collections.fleet.ipsec.plugins.module_utils.file_writer import write_files
+from ansible_collections.fleet.ipsec.plugins.module_utils.file_writer import FileWriterError, write_files
 
 
 def _ids(module, entry):
@@ -182,8 +186,8 @@ def main():
                           content=to_bytes(entry['content'], errors='surrogate_or_strict')))
     try:
         result = write_files(files, module.params['markers'], module.check_mode, module.params['want_before'])
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='%s: %s' % (getattr(exc, 'filename', None) or 'writing the files', to_native(exc)))
+    except FileWriterError as exc:
+        module.fail_json(msg=to_native(exc))
     if not result['before']:
         # Internal to the action, which builds the diffs and drops this key.
         del result['before']

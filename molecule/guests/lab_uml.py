@@ -68,11 +68,15 @@ class Uml:
         with what the guest said. The first guest process is where AMX hosts fail without the shim."""
         self.kernel_release()
         with tempfile.TemporaryDirectory(prefix="lab-probe-uml-") as tmp:
-            initrd = debian_kernel.probe_initrd(Path(tmp) / "probe.cpio.gz")
-            argv = [KERNEL, "mem=64M", f"initrd={initrd}", f"uml_dir={tmp}", "umid=probe",
-                    "con=null", "con0=null,fd:1", "ssl=null", "lab.probe"]
-            took = boot_and_wait(argv, self.env(), PROBE_TIMEOUT, "a UML guest")
+            took = boot_and_wait(self.probe_argv(tmp), self.env(), PROBE_TIMEOUT, "a UML guest")
         return f"a UML guest (ptrace shim preloaded) ran its first process in {took:.1f} s"
+
+    @staticmethod
+    def probe_argv(tmp):
+        """The probe kernel's command line, its initramfs and umid directory in `tmp`."""
+        initrd = debian_kernel.probe_initrd(Path(tmp) / "probe.cpio.gz")
+        return [KERNEL, "mem=64M", f"initrd={initrd}", f"uml_dir={tmp}", "umid=probe",
+                "con=null", "con0=null,fd:1", "ssl=null", "lab.probe"]
 
     def boot(self, state, image, guest, words, mem):
         argv = [

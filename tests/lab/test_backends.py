@@ -44,14 +44,6 @@ def shorten(tmp_path_factory):
     return out
 
 
-def uml_probe_argv(lab_module, tmp):
-    import debian_kernel  # pylint: disable=import-error,import-outside-toplevel
-    import lab_uml  # pylint: disable=import-error,import-outside-toplevel
-    initrd = debian_kernel.probe_initrd(Path(tmp) / "probe.cpio.gz")
-    return lab_uml, [lab_uml.KERNEL, "mem=64M", f"initrd={initrd}", f"uml_dir={tmp}", "umid=probe", "con=null",
-                     "con0=null,fd:1", "ssl=null", "lab.probe"]
-
-
 def test_each_backend_probes_by_booting(lab_module):
     """Both probes boot their kernel here; what each says is what `up` prints."""
     for name, backend in lab_module.BACKENDS.items():
@@ -65,7 +57,8 @@ def test_each_backend_probes_by_booting(lab_module):
 def test_a_short_xstate_buffer_kills_uml_as_on_an_amx_host(lab_module, shorten):
     """Without the shim, UML with a short buffer dies the way it died on the AMX machine."""
     with tempfile.TemporaryDirectory() as tmp:
-        lab_uml, argv = uml_probe_argv(lab_module, tmp)
+        import lab_uml  # pylint: disable=import-error,import-outside-toplevel
+        argv = lab_uml.Uml.probe_argv(tmp)
         env = dict(os.environ, LD_PRELOAD=str(shorten))
         with pytest.raises(lab_uml.DriverError) as e:
             lab_uml.boot_and_wait(argv, env, 60, "a UML guest")

@@ -37,7 +37,7 @@ class ActionModule(ActionBase):
     """
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('root', 'host_dir', 'files', 'markers'))
+    _VALID_ARGS = frozenset(('root', 'host_dir', 'files', 'markers', 'journal'))
     _VALID_FILE_KEYS = frozenset(('src', 'dest', 'mode', 'owner', 'group', 'secret', 'previous', 'watch'))
 
     def _files(self):
@@ -122,7 +122,7 @@ class ActionModule(ActionBase):
             host = (task_vars or {}).get('inventory_hostname')
             raise AnsibleActionFail('%s%s' % ('host %s: ' % host if host else '', to_text(exc)))
 
-    def _write_on_host(self, files, markers, task_vars):
+    def _write_on_host(self, files, markers, journal, task_vars):
         module_files = []
         for entry in files:
             item = {'dest': entry['dest'], 'content': to_text(entry['content'], errors='surrogate_or_strict'),
@@ -133,7 +133,8 @@ class ActionModule(ActionBase):
             module_files.append(item)
         result = self._execute_module(
             module_name='fleet.ipsec.write_files', task_vars=task_vars,
-            module_args={'files': module_files, 'markers': markers, 'want_before': bool(self._task.diff)})
+            module_args={'files': module_files, 'markers': markers, 'journal': journal,
+                         'want_before': bool(self._task.diff)})
         if result.get('failed'):
             result.pop('before', None)
             raise _ModuleFailed(result)
@@ -150,9 +151,12 @@ class ActionModule(ActionBase):
         root = self._task.args.get('root')
         if root is None and self._task.args.get('host_dir') is not None:
             raise AnsibleActionFail('host_dir: only with root')
+        journal = self._task.args.get('journal')
+        if journal is not None and (root is not None or not isinstance(journal, string_types) or not os.path.isabs(journal)):
+            raise AnsibleActionFail('journal: %r must be an absolute path on the host (not with root)' % (journal,))
         try:
             if root is None:
-                written = self._write_on_host(files, markers, task_vars)
+                written = self._write_on_host(files, markers, journal, task_vars)
             else:
                 written = self._write_below(root, files, markers, task_vars)
         except _ModuleFailed as exc:

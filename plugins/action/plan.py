@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
@@ -23,7 +24,7 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(('hosts',))
+    _VALID_ARGS = frozenset(('hosts', 'unknown_peers'))
 
     def _var(self, task_vars, name, default=None):
         if name not in task_vars:
@@ -43,10 +44,49 @@ class ActionModule(ActionBase):
             return candidate
         return None
 
+    @staticmethod
+    def _unknown_peers(names, all_hostvars):
+        """The hosts this run knows nothing of, when it knows something of others: no facts
+        (gathered now, or cached from an earlier run) and not both ipsec_os_family and
+        ipsec_address in the inventory. A run limited to some hosts (--limit, serial, a host that
+        did not answer) would plan them with defaults (FreeBSD, ansible_host), and so could give
+        their peers in the run settings that the hosts themselves do not share."""
+        if not any((all_hostvars[name].get('ansible_facts') or {}).get('os_family') for name in names):
+            return []  # no host has facts (render mode, a plan without SSH): defaults for all, alike
+        return sorted(name for name in names
+                      if not (all_hostvars[name].get('ansible_facts') or {}).get('os_family')
+                      and not (all_hostvars[name].get('ipsec_os_family') and all_hostvars[name].get('ipsec_address')))
+
+    def _refuse_unknown_peers(self, plan, unknown, task_vars, result):
+        """With unknown_peers=refuse (site.yml), a host of this run whose peer is unknown is an
+        error that names both; otherwise (verify, remove, plan) a warning."""
+        if not unknown:
+            return None
+        in_run = set(task_vars.get('ansible_play_hosts_all') or plan['hosts'])
+        unknown = set(unknown)
+        cases = []
+        for tunnel in plan['tunnels']:
+            for here, there in (tunnel['hosts'], reversed(tunnel['hosts'])):
+                if here in in_run and there in unknown:
+                    cases.append('tunnel %s: %s is in this run, its peer %s is not known' % (tunnel['name'], here, there))
+        if not cases:
+            return None
+        why = ('%d tunnel end(s) of this run have a peer this run knows nothing of (no facts gathered or cached, and not '
+               'both ipsec_os_family and ipsec_address in the inventory), so the peer would be planned as FreeBSD at '
+               'ansible_host, which can change what its partner in this run is given:\n  %s\nSet ipsec_os_family and '
+               'ipsec_address for those hosts, turn on fact caching so that an earlier run\'s facts are used, or '
+               'include them in the run.' % (len(cases), '\n  '.join(cases[:20] + (['...'] if len(cases) > 20 else []))))
+        if self._task.args.get('unknown_peers', 'warn') == 'refuse':
+            return why + ' No host was touched.'
+        result.setdefault('warnings', []).append(why)
+        return None
+
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
         args = self._task.args
+        if args.get('unknown_peers', 'warn') not in ('warn', 'refuse'):
+            raise AnsibleActionFail('unknown_peers: %r is not one of warn, refuse' % (args.get('unknown_peers'),))
         names = args.get('hosts')
         if names is None:
             names = (task_vars.get('groups') or {}).get('all', [])
@@ -64,15 +104,7 @@ class ActionModule(ActionBase):
                 'os_family': hostvars.get('ipsec_os_family') or gathered,
                 'os_family_gathered': not hostvars.get('ipsec_os_family') and bool(gathered),
             }
-        # A run limited to some hosts gathers no facts for the others: those without ipsec_os_family
-        # would be planned as FreeBSD, which can change the ESP integrity of a tunnel between racoon on
-        # Linux and another end (see the plan's SHA-256 rule) on the hosts that are in the run.
-        unknown = sorted(name for name in names if not hosts[name]['os_family'])
-        if unknown and any(hosts[name]['os_family'] for name in names if not all_hostvars[name].get('ipsec_os_family')):
-            result.setdefault('warnings', []).append(
-                'No OS family known for %s (not in this run, no ipsec_os_family): planned as FreeBSD. If they are not '
-                'FreeBSD, set ipsec_os_family for them, or the hosts in this run may get a plan their peers do not share.'
-                % ', '.join(unknown[:10] + (['...'] if len(unknown) > 10 else [])))
+        unknown_peers = self._unknown_peers(names, all_hostvars)
         inventory = {
             'hosts': hosts,
             'tunnels': self._var(task_vars, 'ipsec_tunnels', []),
@@ -89,6 +121,11 @@ class ActionModule(ActionBase):
             result['errors'] = exc.errors
             result['msg'] = 'The IPsec inventory has %d problem(s); no host was touched:\n%s' % (
                 len(exc.errors), to_text(exc))
+            return result
+        refusal = self._refuse_unknown_peers(plan, unknown_peers, task_vars, result)
+        if refusal:
+            result['failed'] = True
+            result['msg'] = refusal
             return result
         result['changed'] = False
         result['tunnels'] = len(plan['tunnels'])

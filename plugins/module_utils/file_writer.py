@@ -27,6 +27,7 @@ __metaclass__ = type
 
 import binascii
 import errno
+import json
 import os
 import pwd
 import stat
@@ -299,17 +300,64 @@ def _failing(path):
     return _Guard()
 
 
-def write_files(files, markers, check_mode, want_before, root=None):
+def _read_journal(place):
+    """What an earlier run left pending in the journal at place: (changed_files, new_markers), or
+    (None, None) when there is none. A journal that does not parse leaves every file pending:
+    reloading a daemon once more costs little, running on stale settings costs a tunnel."""
+    content, _seen, _link = _look(place)
+    if content is None:
+        return None, None
+    try:
+        data = json.loads(content.decode('utf-8'))
+        files = [str(item) for item in data['changed_files']]
+        markers = [str(item) for item in data['new_markers']]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return True, []
+    return files, markers
+
+
+def _write_journal(place, pending_files, pending_markers, files, markers, uid, gid, directories):
+    """Add what this run is about to change to the journal, on disk before the first file is."""
+    if pending_files is True:
+        pending_files = []
+    content = json.dumps({
+        'changed_files': sorted(set(pending_files or []) | set(files)),
+        'new_markers': list(pending_markers or []) + [marker for marker in markers if marker not in (pending_markers or [])],
+    }, indent=1, sort_keys=True).encode('ascii') + b'\n'
+    _make_missing(place, uid, gid, directories)
+    _replace(place, content, 0o600, uid, gid)
+    _sync_directory(place.dir_fd)
+
+
+def write_files(files, markers, check_mode, want_before, root=None, journal=None):
     """Write what differs of files, a list of dicts: dest (reported), content (bytes), mode (int),
     uid and gid (None: left as they come), secret, previous (a host path or None), watch, and
     either path (on the host: the absolute path written) or, with root (render mode), below (the
     path relative to root). Returns the result the files action documents, plus 'before': the
     old text of each changed file that is not secret, when want_before.
 
+    journal (on the host only) is a file that lists what was written and not yet applied: before
+    the first file changes, its path (and the markers it lost) are added there; the caller removes
+    the journal once the daemons have read the new files. A run that died in between left it
+    behind, and this run reports those files as changed again (pending_files), so that they are
+    applied now. A pending file's rollback copy (previous) is kept: it still holds what the kernel
+    has.
+
     Every destination is looked at (and refused if it is not a regular file or a link, or if it
     would leave root) before any file is written. Raises FileWriterError, naming the path."""
+    if journal is not None and root is not None:
+        raise FileWriterError('%s: a journal is for a host, not for render mode' % journal)
     places = []
     try:
+        pending_files, pending_markers, journal_place = None, None, None
+        if journal is not None:
+            with _failing(journal):
+                journal_place = _locate(journal, None, None)
+                places.append(journal_place)
+                pending_files, pending_markers = _read_journal(journal_place)
+        dests = [entry['dest'] for entry in files]
+        pending = dests if pending_files is True else [dest for dest in dests if dest in (pending_files or [])]
+
         looked = []
         for entry in files:
             path = entry['path'] if root is None else os.path.join(root, entry['below'])
@@ -323,22 +371,30 @@ def write_files(files, markers, check_mode, want_before, root=None):
                     previous = _locate(entry['previous'], None, None)
                     places.append(previous)
                     _look(previous)  # refuses a directory, FIFO, ... there before anything is written
-            looked.append((entry, place, previous, before, before_stat, link))
-
-        written = []
-        new_markers = []
-        befores = {}
-        directories = []
-        touched = set()
-        for entry, place, previous, before, before_stat, link in looked:
-            mode, uid, gid = entry['mode'], entry['uid'], entry['gid']
             content_changed = before != entry['content']
             meta_changed = before_stat is not None and (
-                stat.S_IMODE(before_stat.st_mode) != mode
-                or (uid is not None and (before_stat.st_uid, before_stat.st_gid) != (uid, gid)))
+                stat.S_IMODE(before_stat.st_mode) != entry['mode']
+                or (entry['uid'] is not None and (before_stat.st_uid, before_stat.st_gid) != (entry['uid'], entry['gid'])))
+            looked.append((entry, place, previous, before, before_stat, link, content_changed, meta_changed))
+
+        new_markers = [marker for marker in markers if marker in (pending_markers or [])]
+        for entry, _place, _previous, before, _stat, _link, content_changed, _meta in looked:
             if content_changed and before is not None and entry['watch']:
                 old = before.decode('utf-8', 'replace')
                 new_markers.extend(marker for marker in markers if marker not in old and marker not in new_markers)
+
+        directories = []
+        changing = [item[0]['dest'] for item in looked if item[6] or item[7]]
+        if journal_place is not None and changing and not check_mode:
+            with _failing(journal):
+                _write_journal(journal_place, pending_files, pending_markers, changing, new_markers,
+                               0 if os.geteuid() == 0 else None, 0, directories)
+
+        written = []
+        befores = {}
+        touched = set()
+        for entry, place, previous, before, before_stat, link, content_changed, meta_changed in looked:
+            mode, uid, gid = entry['mode'], entry['uid'], entry['gid']
             if not check_mode and (content_changed or meta_changed):
                 with _failing(place.path):
                     if place.dir_fd is None:  # the render root itself is new
@@ -346,7 +402,8 @@ def write_files(files, markers, check_mode, want_before, root=None):
                             os.makedirs(place.dir_path)
                         place.dir_fd = os.open(place.dir_path, _DIR_FLAGS)
                     _make_missing(place, uid, gid, directories)
-                    if content_changed and previous is not None:
+                    # A pending file's rollback copy already holds what the kernel has.
+                    if content_changed and previous is not None and not (entry['dest'] in pending and _exists(previous)):
                         with _failing(previous.path):
                             _make_missing(previous, uid, gid, directories)
                             if before is None:
@@ -380,6 +437,19 @@ def write_files(files, markers, check_mode, want_before, root=None):
         for place in places:
             _close(place.dir_fd)
             place.dir_fd = None
-    return {'changed': bool(directories) or any(item['changed'] for item in written), 'files': written,
-            'changed_files': [item['dest'] for item in written if item['changed']],
-            'new_markers': new_markers, 'before': befores}
+    changed_files = [item['dest'] for item in written if item['changed']]
+    return {'changed': bool(directories) or bool(changed_files), 'files': written,
+            'changed_files': changed_files + [dest for dest in pending if dest not in changed_files],
+            'pending_files': pending, 'new_markers': new_markers, 'before': befores}
+
+
+def _exists(place):
+    if place.dir_fd is None or place.missing:
+        return False
+    try:
+        os.stat(place.name, dir_fd=place.dir_fd, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return False
+        raise
+    return True

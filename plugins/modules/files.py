@@ -109,6 +109,17 @@ options:
         is absolute or has a C(..), C(.) or empty component is refused, naming the host.
       - Requires O(root).
     type: str
+  journal:
+    description:
+      - An absolute path on the host for a small file that lists what was written and not yet applied,
+        so that a run that dies between writing the files and reloading the daemons is finished by the
+        next one. Before the first file changes, its path (and the O(markers) missing from its old
+        content) are added there; remove the journal once the daemons have read the new files.
+      - When the journal lists files, they are reported in RV(changed_files) and RV(pending_files) again,
+        and their markers in RV(new_markers), whether or not they differ now. The rollback copy
+        (O(files[].previous)) of a pending file is kept, since it still holds what the host runs.
+      - A journal that cannot be parsed leaves every file pending. Not with O(root).
+    type: path
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
@@ -209,15 +220,21 @@ files:
       type: str
       sample: root
 changed_files:
-  description: O(files[].dest) of every file that changed.
+  description: O(files[].dest) of every file that changed, and of every file O(journal) lists as pending.
   returned: success
   type: list
   elements: str
   sample: [/etc/racoon/racoon.conf]
+pending_files:
+  description: O(files[].dest) of the files that O(journal) lists as written by an earlier run and not yet applied.
+  returned: success
+  type: list
+  elements: str
+  sample: []
 new_markers:
   description:
-    - The O(markers) missing from the old content of a watched file that existed and changed. Empty when
-      no watched file existed before.
+    - The O(markers) missing from the old content of a watched file that existed and changed, and those
+      O(journal) still lists. Empty when no watched file existed before.
   returned: success
   type: list
   elements: str

@@ -41,6 +41,19 @@ options:
         is the same whatever C(--limit) says.
     type: list
     elements: str
+  unknown_peers:
+    description:
+      - What to do when a host of this run has a tunnel to a host the run knows nothing of. That is a host
+        with no facts (not gathered in this run, for example because of C(--limit), C(serial) or because it
+        did not answer, and none in the fact cache) and not both C(ipsec_os_family) and C(ipsec_address) in
+        the inventory, while other hosts do have facts. Such a host is planned as FreeBSD at C(ansible_host),
+        which can change what its peers in the run are given.
+      - V(refuse) fails, naming each such tunnel and both ends, before any host is touched (what
+        C(site.yml) does). V(warn) plans with the defaults and says so (verify, remove, plan).
+      - A run in which no host has facts (render mode) plans every host with the defaults alike.
+    type: str
+    choices: [warn, refuse]
+    default: warn
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

@@ -79,6 +79,16 @@ options:
     type: list
     elements: str
     default: []
+  journal:
+    description:
+      - A file on the host that lists the files written and not yet applied. Before the first file
+        changes, its path (and the O(markers) missing from its old content) are added there; the caller
+        removes the journal once the daemons have read the new files.
+      - A run that died between writing and applying left the journal behind; the files it lists are
+        then reported in RV(changed_files) (and RV(pending_files)) again, and their markers in RV(new_markers),
+        so that this run applies them. The rollback copy (O(files[].previous)) of a pending file is kept.
+      - A journal that cannot be parsed leaves every file pending.
+    type: path
   want_before:
     description:
       - Return the old content of each changed file that is not O(files[].secret), as RV(before), from which
@@ -119,7 +129,12 @@ files:
   type: list
   elements: dict
 changed_files:
-  description: O(files[].dest) of every file that changed.
+  description: O(files[].dest) of every file that changed, and of every file that O(journal) lists as pending.
+  returned: success
+  type: list
+  elements: str
+pending_files:
+  description: O(files[].dest) of the files that O(journal) lists as written by an earlier run and not yet applied.
   returned: success
   type: list
   elements: str
@@ -169,6 +184,7 @@ def main():
                 watch=dict(type='bool', default=False),
             )),
             markers=dict(type='list', elements='str', default=[]),
+            journal=dict(type='path'),
             want_before=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
@@ -185,7 +201,8 @@ def main():
         files.append(dict(entry, path=entry['dest'], mode=mode, uid=uid, gid=gid,
                           content=to_bytes(entry['content'], errors='surrogate_or_strict')))
     try:
-        result = write_files(files, module.params['markers'], module.check_mode, module.params['want_before'])
+        result = write_files(files, module.params['markers'], module.check_mode, module.params['want_before'],
+                             journal=module.params['journal'])
     except FileWriterError as exc:
         module.fail_json(msg=to_native(exc))
     if not result['before']:

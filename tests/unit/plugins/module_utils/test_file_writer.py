@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import signal
 import socket
@@ -282,3 +283,104 @@ def test_render_mode_never_leaves_its_root(tmp_path, below):
 def test_on_the_host_a_dot_dot_is_refused(tmp_path):
     with pytest.raises(FileWriterError, match=r"a '\.\.' component"):
         write_files([on_host('%s/x/../a.conf' % tmp_path)], [], False, True)
+
+
+# --- the journal: what was written and not yet applied ------------------------------------
+
+def journal_of(tmp_path):
+    return str(tmp_path / 'state' / 'pending.json')
+
+
+def test_a_change_is_journaled_before_it_is_written(tmp_path, monkeypatch):
+    """Kill the writer after the journal and before the file: the journal names the file."""
+    from ansible_collections.fleet.ipsec.plugins.module_utils import file_writer
+    conf = tmp_path / 'a.conf'
+    conf.write_bytes(b'old\n# t1: 0000000000000001\n')
+    real_replace = file_writer._replace
+
+    def die_at_the_file(place, content, mode, uid, gid):
+        if place.name == 'a.conf':
+            raise KeyboardInterrupt('killed')
+        return real_replace(place, content, mode, uid, gid)
+    monkeypatch.setattr(file_writer, '_replace', die_at_the_file)
+    with pytest.raises(KeyboardInterrupt):
+        write_files([on_host(conf, watch=True)], ['t1: 0000000000000002'], False, False, journal=journal_of(tmp_path))
+    assert conf.read_bytes().startswith(b'old')
+    journal = json.loads(open(journal_of(tmp_path)).read())
+    assert journal == {'changed_files': [str(conf)], 'new_markers': ['t1: 0000000000000002']}
+    assert stat.S_IMODE(os.stat(journal_of(tmp_path)).st_mode) == 0o600
+
+
+def test_the_next_run_reports_what_the_journal_lists_though_nothing_differs(tmp_path):
+    conf, key = tmp_path / 'a.conf', tmp_path / 'psk.txt'
+    conf.write_bytes(b'old\n')
+    first = write_files([on_host(conf, watch=True)], ['t1: 0000000000000002'], False, False, journal=journal_of(tmp_path))
+    assert first['changed_files'] == [str(conf)] and first['pending_files'] == []
+    assert first['new_markers'] == ['t1: 0000000000000002']
+    # The run died before the reload. The next one finds the file as it wants it...
+    again = write_files([on_host(conf, watch=True)], ['t1: 0000000000000002'], False, False, journal=journal_of(tmp_path))
+    assert not any(item['changed'] for item in again['files'])
+    # ... and still reports it changed, with the tunnel to re-key, so that it is applied now.
+    assert again['changed_files'] == [str(conf)] and again['pending_files'] == [str(conf)]
+    assert again['new_markers'] == ['t1: 0000000000000002']
+    # A second write of the same run (the keys) adds to the journal and keeps what is there.
+    keys = write_files([on_host(key, secret=True)], [], False, False, journal=journal_of(tmp_path))
+    assert keys['changed_files'] == [str(key)] and keys['pending_files'] == []
+    assert json.loads(open(journal_of(tmp_path)).read())['changed_files'] == sorted([str(conf), str(key)])
+    # Once applied the caller removes the journal: nothing is pending any more.
+    os.unlink(journal_of(tmp_path))
+    done = write_files([on_host(conf, watch=True)], ['t1: 0000000000000002'], False, False, journal=journal_of(tmp_path))
+    assert done['changed_files'] == [] and done['new_markers'] == [] and not done['changed']
+    assert not os.path.exists(journal_of(tmp_path))
+
+
+def test_a_pending_file_keeps_its_rollback_copy(tmp_path):
+    """The kernel still runs what the rollback copy holds: a second change must not replace it
+    with the never-applied content."""
+    conf, previous = tmp_path / 'ipsec.conf', tmp_path / 'ipsec.conf.previous'
+    conf.write_bytes(b'applied\n')
+    write_files([on_host(conf, previous=str(previous))], [], False, False, journal=journal_of(tmp_path))
+    assert previous.read_bytes() == b'applied\n'
+    newer = on_host(conf, previous=str(previous))
+    newer['content'] = b'newer\n'
+    result = write_files([newer], [], False, False, journal=journal_of(tmp_path))
+    assert conf.read_bytes() == b'newer\n' and previous.read_bytes() == b'applied\n'
+    assert result['pending_files'] == [str(conf)]
+
+
+def test_markers_of_tunnels_gone_since_are_not_reported(tmp_path):
+    conf = tmp_path / 'a.conf'
+    conf.write_bytes(b'old\n')
+    write_files([on_host(conf, watch=True)], ['t1: 1', 't2: 2'], False, False, journal=journal_of(tmp_path))
+    again = write_files([on_host(conf, watch=True)], ['t1: 1'], False, False, journal=journal_of(tmp_path))
+    assert again['new_markers'] == ['t1: 1']
+
+
+def test_a_journal_that_does_not_parse_leaves_every_file_pending(tmp_path):
+    conf = tmp_path / 'a.conf'
+    conf.write_bytes(NEW)
+    os.mkdir(str(tmp_path / 'state'))
+    with open(journal_of(tmp_path), 'w') as handle:
+        handle.write('{"changed_files": [')
+    result = write_files([on_host(conf)], [], False, False, journal=journal_of(tmp_path))
+    assert result['pending_files'] == [str(conf)] and result['changed_files'] == [str(conf)]
+
+
+def test_check_mode_reports_the_journal_and_writes_none(tmp_path):
+    conf = tmp_path / 'a.conf'
+    conf.write_bytes(b'old\n')
+    result = write_files([on_host(conf)], [], True, False, journal=journal_of(tmp_path))
+    assert result['changed_files'] == [str(conf)] and not os.path.exists(journal_of(tmp_path))
+
+
+def test_a_fifo_at_the_journal_is_refused_without_blocking(tmp_path):
+    os.mkdir(str(tmp_path / 'state'))
+    os.mkfifo(journal_of(tmp_path))
+    with pytest.raises(FileWriterError, match='a FIFO'):
+        write_files([on_host(tmp_path / 'a.conf')], [], False, False, journal=journal_of(tmp_path))
+    assert not (tmp_path / 'a.conf').exists()
+
+
+def test_render_mode_has_no_journal(tmp_path):
+    with pytest.raises(FileWriterError, match='render mode'):
+        write_files([rendered('/etc/a.conf')], [], False, False, root=str(tmp_path), journal='/x/pending.json')

@@ -56,3 +56,8 @@ def test_every_family_a_role_knows_is_accepted_by_the_model():
     for role in os.listdir(ROLES):
         if os.path.isdir(os.path.join(ROLES, role, 'vars')):
             assert role_families(role) <= set(model.OS_FAMILIES), role
+
+
+def test_the_tunnels_role_has_a_vars_file_for_every_family():
+    # Its paths (the journal) are needed on every host, whatever the backend.
+    assert role_families('tunnels') == set(model.OS_FAMILIES)

@@ -67,14 +67,24 @@ from ansible.module_utils.basic import AnsibleModule
 def _systemd(module, names):
     systemctl = module.get_bin_path('systemctl', required=True)
     units = ['%s.service' % name for name in names]
-    rc, out, err = module.run_command([systemctl, 'show', '--property=Id,LoadState,ActiveState,UnitFileState', '--'] + units)
+    rc, out, err = module.run_command([systemctl, 'show', '--property=Id,Names,LoadState,ActiveState,UnitFileState', '--'] + units)
     if rc != 0:
         module.fail_json(msg='systemctl show failed: %s' % err.strip(), rc=rc)
-    # One block of KEY=value lines per unit, in the order asked, separated by blank lines.
+    # One block of KEY=value lines per unit, separated by blank lines; each block names its unit
+    # (Id, and Names with its aliases), so a block that is missing or out of order cannot lend one
+    # unit's state to another.
     blocks = [dict(line.split('=', 1) for line in block.splitlines() if '=' in line)
               for block in out.strip().split('\n\n')]
+    by_unit = {}
+    for block in blocks:
+        for unit in [block.get('Id')] + block.get('Names', '').split():
+            by_unit.setdefault(unit, block)
+    missing = [unit for unit in units if unit not in by_unit]
+    if missing:
+        module.fail_json(msg='systemctl show said nothing of %s: %r' % (', '.join(missing), out))
     services = {}
-    for name, block in zip(names, blocks):
+    for name, unit in zip(names, units):
+        block = by_unit[unit]
         installed = block.get('LoadState') == 'loaded'
         services[name] = {
             'installed': installed,

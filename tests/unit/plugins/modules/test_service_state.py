@@ -24,16 +24,19 @@ class Failed(Exception):
 
 
 class FakeModule(object):
-    def __init__(self, out):
-        self.out = out
-        self.argv = None
+    """Answers systemctl show with each of outputs in turn, the last one from then on."""
+
+    def __init__(self, *outputs):
+        self.outputs = list(outputs)
+        self.calls = 0
 
     def get_bin_path(self, name, required=False):
         return '/bin/' + name
 
     def run_command(self, argv):
-        self.argv = argv
-        return 0, self.out, ''
+        out = self.outputs[min(self.calls, len(self.outputs) - 1)]
+        self.calls += 1
+        return 0, out, ''
 
     def fail_json(self, **kwargs):
         raise Failed(kwargs['msg'])
@@ -59,8 +62,21 @@ def test_blocks_in_another_order_and_aliases_are_matched_by_name():
     assert not states['nosuch']['installed']
 
 
-def test_a_unit_the_output_does_not_name_is_an_error_not_an_absent_service():
+@pytest.fixture
+def no_sleep(monkeypatch):
+    monkeypatch.setattr(service_state.time, 'sleep', lambda _seconds: None)
+
+
+def test_an_empty_answer_is_asked_again(no_sleep):
+    # What the lab's guests printed now and then: nothing, with exit code 0.
+    module = FakeModule('', captured())
+    states = service_state._systemd(module, ['racoon', 'strongswan'])
+    assert module.calls == 2 and states['strongswan']['running']
+
+
+def test_a_unit_the_output_never_names_is_an_error_not_an_absent_service(no_sleep):
     blocks = captured().strip().split('\n\n')
     module = FakeModule('\n\n'.join(blocks[:1]) + '\n')
     with pytest.raises(Failed, match='strongswan.service'):
         service_state._systemd(module, ['racoon', 'strongswan'])
+    assert module.calls == service_state._SHOW_ATTEMPTS

@@ -19,7 +19,7 @@ description:
     (source and generation, never a key)."
   - The backend roles write it beside each peer's block in the IKE daemon's configuration. When a run
     rewrites that file, the fingerprints missing from the old file name the tunnels whose settings
-    changed, and those are re-keyed on both ends in the same run.
+    changed, and those are re-keyed in the same run.
 options:
   _input:
     description: A peer record of a host's plan slice.

@@ -91,9 +91,11 @@ def _add_end(host, tunnel, is_first, pairs, outer, esp):
                          'mode': mode, 'level': level, 'tunnel_out': outbound, 'tunnel_in': inbound,
                          'precedence': precedence})
     host['policies'].extend(children)
+    # leads: the end that re-keys the tunnel when its settings change (one end only: two ends
+    # re-keying at once collide, see roles/tunnels/tasks/rekey_changed.yml).
     host['peers'].append({'tunnel': name, 'name': remote_end.name, 'address': remote_end.address,
                           'local_address': local_end.address, 'mode': mode, 'ike': shared.ike, 'esp': esp,
-                          'psk_ref': shared.psk_ref, 'children': children})
+                          'psk_ref': shared.psk_ref, 'children': children, 'leads': is_first})
 
 
 def plan_fleet(fleet):
@@ -134,7 +136,7 @@ def peer_fingerprint(peer):
     key reference; never a key).
 
     Backends write it beside each peer's block, so the next run can tell which tunnels it
-    changed and re-key exactly those, on both ends, in the same run.
+    changed and re-key exactly those in the same run.
     """
     text = json.dumps(peer, sort_keys=True, separators=(',', ':'))
     return '%s: %s' % (peer['tunnel'], hashlib.sha256(text.encode('utf-8')).hexdigest()[:16])

@@ -136,14 +136,14 @@ def test_article_plan_exact():
                 'os_family': 'FreeBSD', 'backend': 'racoon', 'addresses': ['192.0.2.10'], 'subnets': [],
                 'peers': [{'tunnel': 'gluon-mason', 'name': 'mason', 'address': '198.51.100.1',
                            'local_address': '192.0.2.10', 'mode': 'tunnel', 'ike': IKE_DEFAULT,
-                           'esp': ESP_DEFAULT, 'psk_ref': DERIVED, 'children': [gluon_child]}],
+                           'esp': ESP_DEFAULT, 'psk_ref': DERIVED, 'children': [gluon_child], 'leads': True}],
                 'policies': [gluon_child],
             },
             'mason': {
                 'os_family': 'FreeBSD', 'backend': 'racoon', 'addresses': ['198.51.100.1'], 'subnets': [],
                 'peers': [{'tunnel': 'gluon-mason', 'name': 'gluon', 'address': '192.0.2.10',
                            'local_address': '198.51.100.1', 'mode': 'tunnel', 'ike': IKE_DEFAULT,
-                           'esp': ESP_DEFAULT, 'psk_ref': DERIVED, 'children': [mason_child]}],
+                           'esp': ESP_DEFAULT, 'psk_ref': DERIVED, 'children': [mason_child], 'leads': False}],
                 'policies': [mason_child],
             },
         },
@@ -652,3 +652,13 @@ def test_fingerprint_changes_with_settings_and_generation_only():
     # A new master changes keys, not settings: rotate_keys.yml re-keys for that.
     assert peer_fingerprint(plan([ARTICLE], master='another-master-0123456789')['hosts']['gluon']['peers'][0]) \
         == fingerprint
+
+
+def test_exactly_one_end_of_every_tunnel_leads():
+    result = plan(tunnels=[ARTICLE, {'name': 'v6', 'hosts': ['v6b', 'v6a']}])
+    for tunnel in result['tunnels']:
+        leads = [peer['leads'] for host in tunnel['hosts'] for peer in result['hosts'][host]['peers']
+                 if peer['tunnel'] == tunnel['name']]
+        assert sorted(leads) == [False, True], tunnel['name']
+        first = result['hosts'][tunnel['hosts'][0]]['peers']
+        assert [peer['leads'] for peer in first if peer['tunnel'] == tunnel['name']] == [True]

@@ -16,6 +16,7 @@ __metaclass__ = type
 import importlib.util
 import os
 import sys
+import time
 import types
 from ipaddress import ip_address
 
@@ -335,3 +336,17 @@ def test_main_rejects_records_that_are_not_plan_peers(monkeypatch):
     assert result['failed'] is True
     assert result['msg'] == 'peers[0] is not a plan peer record: no name, address, local_address, children'
     assert commands == []
+
+
+def test_trigger_pings_go_out_together_and_keep_their_order(monkeypatch):
+    """A hundred pairs whose pings each wait 0.2 s take about one wait per group, not a hundred."""
+    hundred = [(ip_address('10.0.0.1'), ip_address('10.1.0.%d' % n)) for n in range(1, 101)]
+
+    def slow_ping(_module, _source, target):
+        time.sleep(0.2)
+        return int(str(target).rsplit('.', 1)[1]) % 2 == 0
+    monkeypatch.setattr(verify, 'ping', slow_ping)
+    started = time.time()
+    answered = verify.ping_all(None, hundred)
+    assert time.time() - started < 0.2 * 100 / 4
+    assert answered == [n % 2 == 0 for n in range(1, 101)]

@@ -6,7 +6,7 @@
 Two backends boot the guests, each a script run with python3 (ansible-test allows no `python3`
 shebang):
 
-    uml.py    real-kernel Linux guests under user-mode-linux on a host bridge: the `lab` scenario,
+    lab.py    real-kernel Linux guests under user-mode-linux or qemu on a host bridge: the `lab` scenario,
               scripts/lab and tests/lab
     qemu.py   one or two qemu VMs from an image profile: the `freebsd` scenario and tests/vmpair
 

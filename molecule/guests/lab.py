@@ -492,7 +492,7 @@ def ensure_image(suite=None, mirror=None, rebuild=False):
         finally:
             remove_build_dir(tmp)
         # Superseded images go, except one that running guests boot from: their inode would
-        # survive, but `uml.py reboot` boots again from the path.
+        # survive, but `lab.py reboot` boots again from the path.
         in_use = {word for pid, sid, argv in processes() for word in argv if word.startswith("ubd")}
         for old in CACHE_DIR.glob("base-*"):
             if old.stem != image.stem and not any(str(old.with_suffix(".img")) in w for w in in_use):

@@ -5,7 +5,7 @@
 Debian kernel, two VMs under qemu (TCG where there is no KVM), SSH through the forwarded ports,
 the private link between them, and `down` leaving nothing behind.
 
-    FLEET_IPSEC_VMPAIR=1 pytest tests/vmpair     (as root: the lab's base image is built by uml.py)
+    FLEET_IPSEC_VMPAIR=1 pytest tests/vmpair     (as root: the lab's base image is built by lab.py)
 
 The same driver code boots the freebsd scenario's VMs; only the profile differs.
 """

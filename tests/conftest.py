@@ -10,6 +10,7 @@ a symlinked ansible_collections tree in a temporary directory is enough.
 import atexit
 import os
 import shutil
+import socket
 import sys
 import tempfile
 
@@ -49,3 +50,30 @@ def warning_on_stderr(tmp_path, monkeypatch):
                                            % ('sitecustomize.py:1: %s\n' % STARTUP_WARNING))
     monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(site), os.environ.get('PYTHONPATH')])))
     return STARTUP_WARNING
+
+
+@pytest.fixture
+def plant():
+    """plant(path, kind) puts a FIFO, a directory (holding a file `inside`) or a listening UNIX
+    socket at path, for the tests of what the file writer refuses. Sockets close at teardown."""
+    servers = []
+
+    def planted(path, kind):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if kind == 'FIFO':
+            os.mkfifo(str(path))
+        elif kind == 'directory':
+            path.mkdir()
+            (path / 'inside').write_text('keep me\n')
+        elif kind == 'socket':
+            if len(str(path)) >= 100:
+                pytest.skip('the path is too long for a UNIX socket here')
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            server.bind(str(path))
+            server.listen(1)
+            servers.append(server)
+        else:
+            raise ValueError('plant: no kind %r' % (kind,))
+    yield planted
+    for server in servers:
+        server.close()

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -273,39 +272,17 @@ def test_a_link_at_the_destination_is_replaced_and_never_followed(tmp_path, mode
     assert recorded['files'][0]['changed'] is False, shown(again)
 
 
-def plant(path, kind):
-    """A FIFO, a directory or a listening UNIX socket at path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == 'FIFO':
-        os.mkfifo(str(path))
-    elif kind == 'directory':
-        path.mkdir()
-        (path / 'inside').write_text('keep me\n')
-    else:
-        if len(str(path)) >= 100:
-            pytest.skip('the path is too long for a UNIX socket here')
-        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        server.bind(str(path))
-        server.listen(1)
-        return server
-    return None
-
-
 @pytest.mark.parametrize('mode', MODES)
 @pytest.mark.parametrize('kind', ['FIFO', 'directory', 'socket'])
-def test_a_fifo_directory_or_socket_at_the_destination_is_refused_before_anything_is_written(tmp_path, mode, kind):
+def test_a_fifo_directory_or_socket_at_the_destination_is_refused_before_anything_is_written(tmp_path, mode, kind, plant):
     path = tmp_path / 'top' / 'etc' / 'deep' / 'plain.conf'
-    server = plant(path, kind)
-    try:
-        started = time.monotonic()
-        # The key comes first in the list, and is not written either: every destination is
-        # looked at before any is written. A FIFO opened for reading would hang the run: the
-        # timeout fails the test instead.
-        result, top, _recorded = run(tmp_path, mode, KEY + PLAIN, timeout=120)
-        took = time.monotonic() - started
-    finally:
-        if server is not None:
-            server.close()
+    plant(path, kind)
+    started = time.monotonic()
+    # The key comes first in the list, and is not written either: every destination is
+    # looked at before any is written. A FIFO opened for reading would hang the run: the
+    # timeout fails the test instead.
+    result, top, _recorded = run(tmp_path, mode, KEY + PLAIN, timeout=120)
+    took = time.monotonic() - started
     assert result.returncode != 0, shown(result)
     assert '%s is a %s, not a regular file; refusing to replace it' % (path, kind) in result.stdout, shown(result)
     assert took < 110

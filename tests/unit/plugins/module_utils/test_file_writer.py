@@ -15,7 +15,6 @@ __metaclass__ = type
 import json
 import os
 import signal
-import socket
 import stat
 
 import pytest
@@ -194,32 +193,13 @@ def test_on_the_host_directories_above_the_destination_may_be_links(tmp_path):
 
 # --- what is refused -----------------------------------------------------------------------
 
-def plant(path, kind):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == 'FIFO':
-        os.mkfifo(str(path))
-    elif kind == 'directory':
-        path.mkdir()
-    elif kind == 'socket':
-        if len(str(path)) >= 100:
-            pytest.skip('path too long for a UNIX socket')
-        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        server.bind(str(path))
-        return server
-    return None
-
-
 @pytest.mark.parametrize('kind', ['FIFO', 'directory', 'socket'])
 @pytest.mark.parametrize('check_mode', [False, True], ids=['apply', 'check'])
-def test_anything_but_a_file_or_link_is_refused_before_any_file_is_written(tmp_path, kind, check_mode):
+def test_anything_but_a_file_or_link_is_refused_before_any_file_is_written(tmp_path, kind, check_mode, plant):
     path = tmp_path / 'h' / 'etc' / 'b.conf'
-    server = plant(path, kind)
-    try:
-        with pytest.raises(FileWriterError) as caught:
-            write_below(tmp_path, [rendered('/etc/a.conf'), rendered('/etc/b.conf')], check_mode=check_mode)
-    finally:
-        if server is not None:
-            server.close()
+    plant(path, kind)
+    with pytest.raises(FileWriterError) as caught:
+        write_below(tmp_path, [rendered('/etc/a.conf'), rendered('/etc/b.conf')], check_mode=check_mode)
     assert str(caught.value) == '%s is a %s, not a regular file; refusing to replace it' % (path, kind)
     assert not (tmp_path / 'h' / 'etc' / 'a.conf').exists()
 

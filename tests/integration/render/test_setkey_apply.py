@@ -12,6 +12,7 @@ No test here needs root, a kernel with PF_KEY or a real setkey."""
 import json
 import os
 import shlex
+import signal
 import shutil
 import subprocess
 import sys
@@ -169,3 +170,20 @@ def test_a_cut_management_path_is_rolled_back(tmp_path, setkey_name, had_policie
     if not had_policies:  # the empty policy file the arming step wrote is root's alone (umask 077)
         assert host.previous.stat().st_mode & 0o077 == 0
     assert not list(tmp_path.rglob('INJECTED'))
+
+
+@needs_ansible
+def test_a_rollback_left_armed_by_a_killed_run_is_replaced(tmp_path):
+    """A run killed between arming and disarming leaves its rollback armed; the next run (which the
+    journal makes apply the same file) must not let it fire behind its back."""
+    host = Host(tmp_path, NASTY[0])
+    stale = subprocess.Popen(['sleep', '600'])
+    try:
+        host.pidfile.write_text('%d\n' % stale.pid)
+        run = host.apply()
+        assert run.returncode == 0, shown(run)
+        assert stale.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        if stale.poll() is None:
+            stale.kill()
+    assert host.calls() == ['-f %s' % host.policies]
